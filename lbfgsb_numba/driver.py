@@ -1,0 +1,357 @@
+"""The L-BFGS-B iteration as a reverse-communication state machine
+(Byrd, Lu, Nocedal & Zhu 1995, Algorithm L-BFGS-B; Zhu et al. 1997,
+Alg. 778, version 3.0 with Morales & Nocedal 2011).
+
+One iteration from x_k:
+
+1. generalized Cauchy point x^c along P(x_k - t g_k)      (``cauchy``);
+2. minimise the model over the variables free at x^c      (``subspace``);
+3. line search along d = xbar - x_k inside the box        (``line_search``);
+4. stop if ||P(x - g) - x||_inf <= pgtol or the relative reduction of f is
+   <= factr * eps; otherwise store (s, y) if s'y > eps (-g's) and refactor
+   the compact matrix                                       (``bfgs_matrix``).
+
+The memory is dropped (B = I) whenever a factorisation fails, the direction
+is not a descent direction, or a line search fails with a non-empty memory.
+
+Usage (any caller, Python or compiled)::
+
+    ws = allocate_workspace(n, m)
+    initialize(ws, x0, lower, upper, bound_type, m, factr, pgtol, maxls, maxiter, maxfun)
+    while True:
+        task = step(ws)
+        if task == FG:       # put f(ws.x) in ws.state[0].f, grad in ws.g,
+            ...              # add the number of f calls to ws.state[0].nfev
+        elif task == NEW_X:  # new iterate in ws.x (callback, logging, ...)
+            ...
+        else:                # finished; status.message(task)
+            break
+"""
+import math
+
+import numpy as np
+from numba import njit
+
+from .bfgs_matrix import add_pair, form_k, form_t
+from .cauchy import cauchy_point
+from .line_search import (SEARCH_CONVERGED, SEARCH_ERROR, SEARCH_START,
+                          SEARCH_WARNING, csrch, set_trial_point,
+                          start_search)
+from .projection import project_start, projected_gradient_norm
+from .status import (ABNORMAL_LINE_SEARCH, ABNORMAL_NONFINITE_SEARCH,
+                     ABNORMAL_NONFINITE_START, ABNORMAL_NOT_DESCENT,
+                     CONV_F, CONV_GRAD, FG, NEW_X, STOP_CALLBACK,
+                     STOP_MAXFUN, STOP_MAXITER)
+from .subspace import free_set, reduced_gradient, subspace_step
+
+EPSMCH = 2.220446049250313e-16
+
+PHASE_START = 0
+PHASE_FIRST_FG = 1
+PHASE_SEARCH = 2
+PHASE_NEW_X = 3
+PHASE_DONE = 4
+
+_RESTART = -1  # internal: drop the memory and recompute the direction
+
+
+@njit(cache=True, nogil=True)
+def initialize(ws, x0, lower, upper, bound_type, m, factr, pgtol, maxls,
+               maxiter, maxfun):
+    """Load a problem into an allocated workspace and reset its state.
+    x0 is clipped into the box [lower, upper]."""
+    n = x0.shape[0]
+    for i in range(n):
+        ws.x[i] = x0[i]
+        ws.lower[i] = lower[i]
+        ws.upper[i] = upper[i]
+        ws.bound_type[i] = bound_type[i]
+        ws.g[i] = 0.0
+    st = ws.state[0]
+    st.m = m
+    st.maxls = maxls
+    st.maxiter = maxiter
+    st.maxfun = maxfun
+    st.tol = factr * EPSMCH
+    st.pgtol = pgtol
+    st.phase = PHASE_START
+    st.task = 0
+    st.stop_request = 0
+    st.nit = 0
+    st.nfev = 0
+    st.f = 0.0
+    st.f_old = 0.0
+    st.sbgnrm = 0.0
+    st.theta = 1.0
+    st.col = 0
+    st.head = 0
+    st.itail = 0
+    st.iupdat = 0
+    st.updated = 0
+    st.nskip = 0
+    st.nfree = n
+    st.nenter = 0
+    st.ileave = 0
+    st.refactor = 0
+    st.nseg = 0
+    st.nintol = 0
+    st.iword = 0
+    st.iter = 0
+    st.gd = 0.0
+    st.gd_old = 0.0
+    st.stp = 0.0
+    st.stp_max = 0.0
+    st.dnorm = 0.0
+    st.dtd = 0.0
+    st.ifun = 0
+    st.iback = 0
+    st.nfgv = 0
+    st.last_trial_stp = np.nan
+    st.nonfinite_trial = 0
+    ws.search[0].task = SEARCH_START
+    projected, constrained, boxed = project_start(
+        ws.x, ws.lower, ws.upper, ws.bound_type, ws.where)
+    st.projected = 1 if projected else 0
+    st.constrained = 1 if constrained else 0
+    st.boxed = 1 if boxed else 0
+
+
+@njit(cache=True, nogil=True)
+def _all_finite(f, g):
+    if not math.isfinite(f):
+        return False
+    for i in range(g.shape[0]):
+        if not math.isfinite(g[i]):
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _reset_memory(st):
+    st.col = 0
+    st.head = 0
+    st.theta = 1.0
+    st.iupdat = 0
+    st.updated = 0
+
+
+@njit(cache=True, nogil=True)
+def _finish(st, code):
+    st.task = code
+    st.phase = PHASE_DONE
+    return code
+
+
+@njit(cache=True, nogil=True)
+def _search_failed(ws, st, info):
+    """Line search failed (or d is not a descent direction): go back to the
+    last iterate; give up if the memory is already empty, else drop it."""
+    n = ws.x.shape[0]
+    for i in range(n):
+        ws.x[i] = ws.x_prev[i]
+        ws.g[i] = ws.g_prev[i]
+    st.f = st.f_old
+    if st.col == 0:
+        if info == 0:
+            st.nfgv -= 1
+            st.ifun -= 1
+            st.iback -= 1
+        st.iter += 1
+        if st.nonfinite_trial:
+            return _finish(st, ABNORMAL_NONFINITE_SEARCH)
+        if info == -4:
+            return _finish(st, ABNORMAL_NOT_DESCENT)
+        return _finish(st, ABNORMAL_LINE_SEARCH)
+    if info == 0:
+        st.nfgv -= 1
+    _reset_memory(st)
+    return _RESTART
+
+
+@njit(cache=True, nogil=True)
+def _search(ws, st):
+    """Advance the line search with f, g at the current trial point.
+    Returns FG (evaluate at the new trial point), NEW_X, _RESTART or a
+    final code."""
+    ls = ws.search[0]
+    n = ws.x.shape[0]
+    while True:
+        trial_ok = True
+        if st.ifun > 0 and not _all_finite(st.f, ws.g):
+            trial_ok = False
+        gd = 0.0
+        if trial_ok:
+            for i in range(n):
+                gd += ws.g[i] * ws.direction[i]
+            st.gd = gd
+        if st.ifun == 0:
+            st.gd_old = gd
+            if not gd < 0.0:
+                # not a descent direction: line search impossible
+                return _search_failed(ws, st, -4)
+        if trial_ok:
+            st.nonfinite_trial = 0
+            stp = csrch(st.f, gd, st.stp, 0.0, st.stp_max, ls)
+            if ls.task == SEARCH_ERROR:
+                return _search_failed(ws, st, -4)
+            if ls.task == SEARCH_CONVERGED or ls.task == SEARCH_WARNING:
+                st.stp = stp
+                st.iter += 1
+                st.nit += 1
+                st.sbgnrm = projected_gradient_norm(
+                    ws.x, ws.g, ws.lower, ws.upper, ws.bound_type)
+                st.phase = PHASE_NEW_X
+                return NEW_X
+        else:
+            # f or g is NaN/inf at the trial point: the point is outside the
+            # objective's domain.  Shrink toward the best step so far and
+            # never try beyond the new step again.
+            st.nonfinite_trial = 1
+            stp = ls.stx + 0.5 * (st.stp - ls.stx)
+            st.stp_max = stp
+        st.stp = stp
+        st.ifun += 1
+        st.nfgv += 1
+        st.iback = st.ifun - 1
+        set_trial_point(ws.x, ws.x_prev, ws.direction, ws.x_cauchy,
+                        ws.lower, ws.upper, ws.bound_type, stp)
+        if st.iback >= st.maxls:
+            return _search_failed(ws, st, 0)
+        if stp == st.last_trial_stp and trial_ok:
+            # same point as the last evaluation: reuse f and g (not counted)
+            continue
+        st.last_trial_stp = stp
+        st.phase = PHASE_SEARCH
+        return FG
+
+
+@njit(cache=True, nogil=True)
+def _iterate(ws, st):
+    """Compute a search direction from the current iterate and start the
+    line search; returns FG for the first trial point, or a final code."""
+    n = ws.x.shape[0]
+    m = st.m
+    while True:
+        st.iword = -1
+        info = 0
+        if (not st.constrained) and st.col > 0:
+            for i in range(n):
+                ws.x_cauchy[i] = ws.x[i]
+            st.refactor = st.updated
+            st.nseg = 0
+        else:
+            info = cauchy_point(
+                ws.x, ws.g, ws.lower, ws.upper, ws.bound_type, ws.where,
+                ws.breakpoints, ws.break_index, ws.direction, ws.x_cauchy,
+                ws.s_pairs, ws.y_pairs, ws.sy, ws.t_chol, st.theta, st.col,
+                st.head, m, ws.wp, ws.wc, ws.wbp, ws.wv, st.sbgnrm, st)
+            if info != 0:
+                _reset_memory(st)
+                continue
+            st.nintol += st.nseg
+            free_set(n, ws.where, ws.free_active, ws.changed, st.updated,
+                     st.constrained, st.iter, st)
+        if st.nfree != 0 and st.col != 0:
+            if st.refactor:
+                info = form_k(n, st.nfree, ws.free_active, st.nenter,
+                              st.ileave, ws.changed, st.iupdat, st.updated,
+                              ws.k_factor, ws.k_products, m, ws.s_pairs,
+                              ws.y_pairs, ws.sy, st.theta, st.col, st.head)
+            if info != 0:
+                _reset_memory(st)
+                continue
+            info = reduced_gradient(
+                ws.x, ws.g, ws.s_pairs, ws.y_pairs, ws.sy, ws.t_chol,
+                ws.x_cauchy, ws.reduced_grad, ws.wc, ws.wm, ws.free_active,
+                st.theta, st.col, st.head, m, st.nfree, st.constrained)
+            if info == 0:
+                info = subspace_step(
+                    ws.x, ws.g, ws.lower, ws.upper, ws.bound_type,
+                    ws.x_cauchy, ws.reduced_grad, ws.x_saved, ws.s_pairs,
+                    ws.y_pairs, ws.k_factor, ws.wv, st.theta, st.col,
+                    st.head, m, st.nfree, ws.free_active, st)
+            if info != 0:
+                _reset_memory(st)
+                continue
+        for i in range(n):
+            ws.direction[i] = ws.x_cauchy[i] - ws.x[i]
+        start_search(ws.x, ws.lower, ws.upper, ws.bound_type, ws.direction,
+                     ws.x_prev, ws.g, ws.g_prev, st, st.iter)
+        ws.search[0].task = SEARCH_START
+        st.last_trial_stp = np.nan
+        st.nonfinite_trial = 0
+        result = _search(ws, st)
+        if result == _RESTART:
+            continue
+        return result
+
+
+@njit(cache=True, nogil=True)
+def _update_memory(ws, st):
+    """After an accepted step: y = g - g_prev (kept in g_prev), s = stp d
+    (kept in direction); store the pair unless s'y <= eps * (-g_prev's)."""
+    n = ws.x.shape[0]
+    rr = 0.0
+    for i in range(n):
+        yi = ws.g[i] - ws.g_prev[i]
+        ws.g_prev[i] = yi
+        rr += yi * yi
+    stp = st.stp
+    if stp == 1.0:
+        dr = st.gd - st.gd_old
+        ddum = -st.gd_old
+    else:
+        dr = (st.gd - st.gd_old) * stp
+        for i in range(n):
+            ws.direction[i] *= stp
+        ddum = -st.gd_old * stp
+    if dr <= EPSMCH * ddum:
+        st.nskip += 1
+        st.updated = 0
+        return
+    st.updated = 1
+    st.iupdat += 1
+    add_pair(ws.s_pairs, ws.y_pairs, ws.sy, ws.ss, ws.direction, ws.g_prev,
+             st, rr, dr)
+    if form_t(ws.t_chol, ws.sy, ws.ss, st.col, st.theta) != 0:
+        _reset_memory(st)
+
+
+@njit(cache=True, nogil=True)
+def step(ws):
+    """Advance the solver until it needs f and g (returns FG), has accepted
+    a new iterate (NEW_X) or has finished (a code >= 400, see ``status``)."""
+    st = ws.state[0]
+    phase = st.phase
+    if phase == PHASE_START:
+        st.phase = PHASE_FIRST_FG
+        return FG
+    if phase == PHASE_FIRST_FG:
+        if not _all_finite(st.f, ws.g):
+            return _finish(st, ABNORMAL_NONFINITE_START)
+        st.nfgv = 1
+        st.sbgnrm = projected_gradient_norm(ws.x, ws.g, ws.lower, ws.upper,
+                                            ws.bound_type)
+        if st.sbgnrm <= st.pgtol:
+            return _finish(st, CONV_GRAD)
+        return _iterate(ws, st)
+    if phase == PHASE_SEARCH:
+        result = _search(ws, st)
+        if result == _RESTART:
+            return _iterate(ws, st)
+        return result
+    if phase == PHASE_NEW_X:
+        if st.nit >= st.maxiter:
+            return _finish(st, STOP_MAXITER)
+        if st.nfev > st.maxfun:
+            return _finish(st, STOP_MAXFUN)
+        if st.stop_request:
+            return _finish(st, STOP_CALLBACK)
+        if st.sbgnrm <= st.pgtol:
+            return _finish(st, CONV_GRAD)
+        scale = max(max(abs(st.f_old), abs(st.f)), 1.0)
+        if st.f_old - st.f <= st.tol * scale:
+            return _finish(st, CONV_F)
+        _update_memory(ws, st)
+        return _iterate(ws, st)
+    return st.task

@@ -1,0 +1,72 @@
+"""The feasible box l <= x <= u: projection of the starting point, the
+initial status of each variable, and the projected-gradient norm.
+
+Bound types (``bound_type[i]``): 0 no bound, 1 lower only, 2 both, 3 upper
+only.  Variable status (``where[i]``), refined later by the Cauchy search:
+-1 always free (no bounds), 3 always fixed (l_i == u_i), 0 otherwise.
+"""
+import numpy as np
+from numba import njit
+
+FREE_UNBOUNDED = -1
+FIXED = 3
+
+
+@njit(cache=True, nogil=True)
+def project_start(x, lower, upper, bound_type, where):
+    """Clip x into the box in place and initialise ``where``.
+
+    Returns (projected, constrained, boxed): whether x moved, whether any
+    variable has a bound, whether every variable has both bounds.
+    """
+    n = x.shape[0]
+    projected = False
+    constrained = False
+    boxed = True
+    for i in range(n):
+        nb = bound_type[i]
+        if nb > 0:
+            if nb <= 2 and x[i] <= lower[i]:
+                if x[i] < lower[i]:
+                    projected = True
+                    x[i] = lower[i]
+            elif nb >= 2 and x[i] >= upper[i]:
+                if x[i] > upper[i]:
+                    projected = True
+                    x[i] = upper[i]
+    for i in range(n):
+        nb = bound_type[i]
+        if nb != 2:
+            boxed = False
+        if nb == 0:
+            where[i] = FREE_UNBOUNDED
+        else:
+            constrained = True
+            if nb == 2 and upper[i] - lower[i] <= 0.0:
+                where[i] = FIXED
+            else:
+                where[i] = 0
+    return projected, constrained, boxed
+
+
+@njit(cache=True, nogil=True)
+def projected_gradient_norm(x, g, lower, upper, bound_type):
+    """Infinity norm of the projected gradient P(x - g) - x, i.e.
+    max_i |pg_i| with pg_i = g_i clipped by the distance to the bound the
+    step -g_i heads for.  NaN in g propagates (so a NaN never "converges").
+    """
+    norm = 0.0
+    for i in range(x.shape[0]):
+        gi = g[i]
+        if gi != gi:
+            return gi
+        nb = bound_type[i]
+        if nb != 0:
+            if gi < 0.0:
+                if nb >= 2:
+                    gi = max(x[i] - upper[i], gi)
+            else:
+                if nb <= 2:
+                    gi = min(x[i] - lower[i], gi)
+        norm = max(norm, abs(gi))
+    return norm

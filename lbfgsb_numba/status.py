@@ -1,0 +1,63 @@
+"""Task codes exchanged between the driver kernel and its callers, and the
+status texts they map to.
+
+The driver (`lbfgsb_numba.driver.step`) returns a *task code*:
+
+* ``FG`` (3) -- evaluate f and g at ``ws.x`` and call ``step`` again;
+* ``NEW_X`` (1) -- a new iterate has been accepted (``ws.x``, ``ws.g``, f);
+* any code >= 400 -- the solve is over; ``message(code)`` gives the text.
+
+The final texts are the ones scipy prints, so that ``d['task']`` and
+``res.message`` compare equal with scipy's; the ``ABNORMAL`` family carries a
+reason where scipy prints none.
+"""
+
+NEW_X = 1
+FG = 3
+
+CONV_GRAD = 401
+CONV_F = 402
+STOP_MAXFUN = 502
+STOP_MAXITER = 504
+STOP_CALLBACK = 505
+ABNORMAL_LINE_SEARCH = 801
+ABNORMAL_NONFINITE_START = 802
+ABNORMAL_NONFINITE_SEARCH = 803
+ABNORMAL_NOT_DESCENT = 804
+
+_MESSAGES = {
+    NEW_X: "NEW_X",
+    FG: "FG",
+    CONV_GRAD: "CONVERGENCE: NORM OF PROJECTED GRADIENT <= PGTOL",
+    CONV_F: "CONVERGENCE: RELATIVE REDUCTION OF F <= FACTR*EPSMCH",
+    STOP_MAXFUN: "STOP: TOTAL NO. OF F,G EVALUATIONS EXCEEDS LIMIT",
+    STOP_MAXITER: "STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT",
+    STOP_CALLBACK: "STOP: CALLBACK REQUESTED HALT",
+    ABNORMAL_LINE_SEARCH: (
+        "ABNORMAL: LINE SEARCH FAILED: NO STEP WITH SUFFICIENT DECREASE "
+        "ALONG THE STEEPEST-DESCENT DIRECTION"),
+    ABNORMAL_NONFINITE_START: (
+        "ABNORMAL: OBJECTIVE OR GRADIENT IS NOT FINITE (NAN OR INF) AT THE "
+        "STARTING POINT"),
+    ABNORMAL_NONFINITE_SEARCH: (
+        "ABNORMAL: LINE SEARCH FAILED: OBJECTIVE OR GRADIENT NOT FINITE AT "
+        "THE TRIAL POINTS; THE LAST FINITE ITERATE IS RETURNED"),
+    ABNORMAL_NOT_DESCENT: (
+        "ABNORMAL: STEEPEST-DESCENT DIRECTION IS NOT A DESCENT DIRECTION "
+        "(ROUNDING ERRORS PREVENT PROGRESS)"),
+}
+
+
+def message(code: int) -> str:
+    """Status text for a task code (scipy's text where scipy has one)."""
+    return _MESSAGES[int(code)]
+
+
+def warnflag(code: int, nit: int, nfev: int, maxiter: int, maxfun: int) -> int:
+    """scipy's ``warnflag``/``status``: 0 converged, 1 too many evaluations or
+    iterations, 2 stopped for another reason."""
+    if 400 <= code < 500:
+        return 0
+    if nfev > maxfun or nit >= maxiter:
+        return 1
+    return 2
