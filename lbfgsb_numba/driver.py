@@ -116,7 +116,7 @@ def initialize(ws, x0, lower, upper, bound_type, m, factr, pgtol, maxls,
     st.boxed = 1 if boxed else 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline='always')
 def _all_finite(f, g):
     if not math.isfinite(f):
         return False
@@ -126,7 +126,7 @@ def _all_finite(f, g):
     return True
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline='always')
 def _reset_memory(st):
     st.col = 0
     st.head = 0
@@ -135,14 +135,14 @@ def _reset_memory(st):
     st.updated = 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline='always')
 def _finish(st, code):
     st.task = code
     st.phase = PHASE_DONE
     return code
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline='always')
 def _search_failed(ws, st, info):
     """Line search failed (or d is not a descent direction): go back to the
     last iterate; give up if the memory is already empty, else drop it."""
@@ -168,7 +168,7 @@ def _search_failed(ws, st, info):
     return _RESTART
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline='always')
 def _search(ws, st):
     """Advance the line search with f, g at the current trial point.
     Returns FG (evaluate at the new trial point), NEW_X, _RESTART or a
@@ -225,7 +225,7 @@ def _search(ws, st):
         return FG
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline='always')
 def _iterate(ws, st):
     """Compute a search direction from the current iterate and start the
     line search; returns FG for the first trial point, or a final code."""
@@ -286,7 +286,7 @@ def _iterate(ws, st):
         return result
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline='always')
 def _update_memory(ws, st):
     """After an accepted step: y = g - g_prev (kept in g_prev), s = stp d
     (kept in direction); store the pair unless s'y <= eps * (-g_prev's)."""

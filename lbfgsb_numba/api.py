@@ -1,0 +1,355 @@
+"""Python shell with scipy's API: ``fmin_l_bfgs_b`` and ``minimize``.
+
+All validation and conversion happens once, before the loop; the loop only
+crosses into the compiled driver (``driver.step``), calls the user's
+objective, and copies f and g into the workspace.  When the objective is a
+Numba-compiled function (and no Python callback or log is requested) the
+whole solve runs in compiled code instead (``compiled.py``).
+"""
+from __future__ import annotations
+
+import inspect
+import warnings
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+
+from . import status as _status
+from .bounds import normalize_bounds
+from .driver import PHASE_SEARCH, initialize, step
+from .finite_diff import forward_difference
+from .hess_inv import LbfgsInvHessProduct, pairs_in_order
+from .result import OptimizeResult
+from .status import FG, NEW_X
+from .validation import (as_gradient, as_scalar_f, as_x0,
+                         check_solver_options, unpack_fg)
+from .workspace import allocate_workspace
+
+EPS = np.finfo(float).eps
+
+__all__ = ["fmin_l_bfgs_b", "minimize"]
+
+
+# ---------------------------------------------------------------------------
+# objective adapters: each returns (f, g, number_of_f_calls) for a point x
+# ---------------------------------------------------------------------------
+
+def _make_objective(fun, jac, args, n, lower, upper, abs_step, rel_step):
+    """Build ``evaluate(x) -> (f, g, nfev, njev)`` for the three ways of
+    giving the gradient: with f (jac True), separately (callable), or by
+    forward differences (jac None)."""
+    if jac is True:
+        def evaluate(x):
+            f, g = unpack_fg(fun(x, *args))
+            return as_scalar_f(f), as_gradient(g, n), 1, 1
+    elif callable(jac):
+        def evaluate(x):
+            f = as_scalar_f(fun(x, *args))
+            return f, as_gradient(jac(x, *args), n), 1, 1
+    else:
+        def f_only(xx, *a):
+            return as_scalar_f(fun(xx, *a))
+
+        def evaluate(x):
+            f = f_only(x, *args)
+            g, used = forward_difference(f_only, x, f, args, lower, upper,
+                                         abs_step=abs_step, rel_step=rel_step)
+            return f, g, 1 + used, 0
+    return evaluate
+
+
+def _callback_adapter(callback):
+    """Return ``call(x, f) -> halt`` for old-style ``callback(xk)`` and
+    new-style ``callback(intermediate_result)`` callbacks (and callbacks
+    already wrapped by scipy.optimize.minimize)."""
+    if callback is None:
+        return None
+    new_style = hasattr(callback, "stop_iteration")
+    if not new_style:
+        try:
+            params = set(inspect.signature(callback).parameters)
+        except (TypeError, ValueError):
+            params = set()
+        new_style = params == {"intermediate_result"}
+    if new_style:
+        def call(x, f):
+            res = OptimizeResult(x=x.copy(), fun=f)
+            try:
+                if hasattr(callback, "stop_iteration"):
+                    callback(res)
+                else:
+                    callback(intermediate_result=res)
+            except StopIteration:
+                if hasattr(callback, "stop_iteration"):
+                    callback.stop_iteration = True
+                return True
+            return False
+    else:
+        def call(x, f):
+            try:
+                callback(x.copy())
+            except StopIteration:
+                return True
+            return False
+    return call
+
+
+def _step_entry(ws):
+    """The compiled overload of ``driver.step`` for this workspace type,
+    called without Numba's argument-type dispatch (about 1 us a call)."""
+    step(ws)  # compiles or loads from cache; first call is the START phase
+    sig = (step.typeof_pyval(ws),)
+    overload = step.overloads.get(sig)
+    return overload.entry_point if overload is not None else step
+
+
+def _n_at_bound(ws):
+    x, lo, up = ws.x, ws.lower, ws.upper
+    return int(np.count_nonzero((x == lo) | (x == up)))
+
+
+class _Log:
+    """Per-iteration log for ``iprint``/``disp`` (scipy made them no-ops)."""
+
+    def __init__(self, iprint: int, n: int, m: int):
+        self.every = iprint
+        print(f"L-BFGS-B (lbfgsb_numba): n = {n}, m = {m}")
+        if iprint > 0:
+            print(f"{'it':>6} {'f':>23} {'|proj g|':>12} {'step':>10} "
+                  f"{'nfev':>7} {'at bound':>9}")
+
+    def iteration(self, ws, st):
+        if self.every > 0 and int(st["nit"][0]) % self.every == 0:
+            print(f"{int(st['nit'][0]):6d} {float(st['f'][0]):23.15e} "
+                  f"{float(st['sbgnrm'][0]):12.5e} {float(st['stp'][0]):10.3e} "
+                  f"{int(st['nfev'][0]):7d} {_n_at_bound(ws):9d}")
+
+    def final(self, message, nit, nfev, f, pgnorm):
+        print(f"{message}\n  iterations {nit}, evaluations {nfev}, "
+              f"f = {f:.15e}, |proj g| = {pgnorm:.5e}")
+
+
+def _last_accepted(ws):
+    """(x, f, g) of the last accepted iterate (not a line-search trial)."""
+    st = ws.state
+    if int(st["phase"][0]) == PHASE_SEARCH:
+        return ws.x_prev.copy(), float(st["f_old"][0]), ws.g_prev.copy()
+    return ws.x.copy(), float(st["f"][0]), ws.g.copy()
+
+
+def _run_python(ws, evaluate, callback, log):
+    """The reverse-communication loop with a Python objective.
+    Returns (final task code, njev)."""
+    st = ws.state
+    f_slot = st["f"]
+    nfev_slot = st["nfev"]
+    stop_slot = st["stop_request"]
+    x = ws.x
+    g_slot = ws.g
+    njev = 0
+    advance = _step_entry(ws)  # START -> FG at x0 already returned
+    task = FG
+    while True:
+        if task == FG:
+            f, g, used, jused = evaluate(x.copy())
+            f_slot[0] = f
+            g_slot[:] = g
+            nfev_slot[0] += used
+            njev += jused
+        elif task == NEW_X:
+            if callback is not None and callback(x, float(f_slot[0])):
+                stop_slot[0] = 1
+            if log is not None:
+                log.iteration(ws, st)
+        else:
+            return task, njev
+        task = advance(ws)
+
+
+def _solve(fun, x0, args, jac, bounds, m, ftol, gtol, abs_step, rel_step,
+           maxfun, maxiter, maxls, callback, iprint):
+    """Common core of fmin_l_bfgs_b and minimize; returns OptimizeResult."""
+    if not callable(fun):
+        raise TypeError(f"fun must be callable, got {type(fun).__name__}")
+    if not isinstance(args, tuple):
+        args = (args,) if not isinstance(args, list) else tuple(args)
+    x0 = as_x0(x0)
+    n = x0.shape[0]
+    lower, upper, nbd = normalize_bounds(bounds, n)
+    factr = ftol / EPS
+    check_solver_options(m, factr, gtol, maxiter, maxfun, maxls,
+                         abs_step if abs_step is not None else 1e-8)
+    x0 = np.clip(x0, lower, upper)
+
+    from .compiled import is_compiled_function, solve_compiled
+    if (callback is None and iprint < 0 and jac is not None and
+            jac is not False and is_compiled_function(fun) and
+            (jac is True or is_compiled_function(jac))):
+        return solve_compiled(fun, jac, x0, args, lower, upper, nbd, m,
+                              factr, gtol, maxfun, maxiter, maxls)
+
+    evaluate = _make_objective(fun, jac, args, n, lower, upper, abs_step,
+                               rel_step)
+    ws = allocate_workspace(n, m)
+    initialize(ws, x0, lower, upper, nbd, m, factr, gtol, maxls, maxiter,
+               maxfun)
+    log = _Log(iprint, n, m) if iprint >= 0 else None
+    try:
+        task, njev = _run_python(ws, evaluate, _callback_adapter(callback),
+                                 log)
+    except BaseException as exc:
+        x_best, f_best, g_best = _last_accepted(ws)
+        st = ws.state
+        exc.lbfgsb_result = OptimizeResult(
+            x=x_best, fun=f_best, jac=g_best, nit=int(st["nit"][0]),
+            nfev=int(st["nfev"][0]), success=False, status=2,
+            message="interrupted by an exception from user code")
+        if hasattr(exc, "add_note"):
+            exc.add_note("lbfgsb_numba: the last accepted iterate is in "
+                         "this exception's .lbfgsb_result (x, fun, jac, "
+                         "nit, nfev)")
+        raise
+    return _result_from_workspace(ws, task, njev, maxiter, maxfun, log)
+
+
+def _result_from_workspace(ws, task, njev, maxiter, maxfun, log=None):
+    st = ws.state
+    nit = int(st["nit"][0])
+    nfev = int(st["nfev"][0])
+    f = float(st["f"][0])
+    warnflag = _status.warnflag(task, nit, nfev, maxiter, maxfun)
+    message = _status.message(task)
+    sk, yk = pairs_in_order(ws.s_pairs, ws.y_pairs, int(st["head"][0]),
+                            int(st["col"][0]))
+    if log is not None:
+        log.final(message, nit, nfev, f, float(st["sbgnrm"][0]))
+    return OptimizeResult(
+        fun=f, jac=ws.g.copy(), nfev=nfev, njev=njev, nit=nit,
+        status=warnflag, message=message, x=ws.x.copy(),
+        success=(warnflag == 0), hess_inv=LbfgsInvHessProduct(sk, yk))
+
+
+def _iprint_from(iprint, disp):
+    if disp is not None and disp is not False:
+        if disp is True:
+            return 1
+        return int(disp) if int(disp) > 0 else -1
+    if disp is False:
+        return -1
+    if iprint is None:
+        return -1
+    return int(iprint)
+
+
+def fmin_l_bfgs_b(func: Callable[..., Any], x0: Any,
+                  fprime: Optional[Callable[..., Any]] = None,
+                  args: tuple = (), approx_grad: int = 0,
+                  bounds: Any = None, m: int = 10, factr: float = 1e7,
+                  pgtol: float = 1e-5, epsilon: float = 1e-8,
+                  iprint: int = -1, maxfun: int = 15000,
+                  maxiter: int = 15000, disp: Optional[int] = None,
+                  callback: Optional[Callable[..., Any]] = None,
+                  maxls: int = 20) -> tuple[np.ndarray, float, dict]:
+    """Minimise func(x, *args) subject to bounds with L-BFGS-B.
+
+    Same signature, semantics and return value as
+    ``scipy.optimize.fmin_l_bfgs_b``: returns ``(x, f, d)`` with
+    ``d = {'grad', 'task', 'funcalls', 'nit', 'warnflag'}``.  Differences:
+    ``iprint``/``disp`` print a real per-iteration log; a Numba-compiled
+    ``func`` runs the whole solve in compiled code; bounds may also be given
+    as two arrays ``(lower, upper)``.
+
+    References: Byrd, Lu, Nocedal & Zhu, SIAM J. Sci. Comput. 16(5), 1995;
+    Zhu, Byrd, Lu & Nocedal, ACM TOMS 23(4), 1997; Morales & Nocedal, ACM
+    TOMS 38(1), 2011.
+    """
+    if approx_grad:
+        jac = None
+    elif fprime is None:
+        jac = True
+    else:
+        jac = fprime
+    check_solver_options(m, factr, pgtol, maxiter, maxfun, maxls, epsilon)
+    res = _solve(func, x0, args, jac, bounds, m, factr * EPS, pgtol,
+                 epsilon, None, maxfun, maxiter, maxls, callback,
+                 _iprint_from(iprint, disp))
+    d = {"grad": res["jac"], "task": res["message"],
+         "funcalls": res["nfev"], "nit": res["nit"],
+         "warnflag": res["status"]}
+    return res["x"], res["fun"], d
+
+
+_KNOWN_OPTIONS = {"maxcor", "ftol", "gtol", "eps", "maxfun", "maxiter",
+                  "maxls", "finite_diff_rel_step", "iprint", "disp",
+                  "callback", "workers"}
+
+
+def minimize(fun: Callable[..., Any], x0: Any, args: tuple = (),
+             jac: Any = None, bounds: Any = None, tol: Optional[float] = None,
+             callback: Optional[Callable[..., Any]] = None,
+             options: Optional[dict] = None, **kwargs: Any) -> OptimizeResult:
+    """``scipy.optimize.minimize(method='L-BFGS-B')`` with this solver.
+
+    ``jac``: True (fun returns (f, g)), a callable, None (forward
+    differences with absolute step ``eps``) or '2-point' (relative step).
+    ``options``: maxcor, ftol, gtol, eps, maxfun, maxiter, maxls,
+    finite_diff_rel_step, iprint, disp.  ``tol`` sets ftol and gtol.
+    Returns an OptimizeResult with x, fun, jac, nit, nfev, njev, status,
+    success, message, hess_inv.
+
+    Also works as ``scipy.optimize.minimize(fun, x0, method=minimize, ...)``
+    (scipy then passes hess, hessp, constraints and the options as keywords).
+    """
+    opts = dict(options or {})
+    for key in ("hess", "hessp"):
+        if kwargs.pop(key, None) is not None:
+            warnings.warn(f"L-BFGS-B does not use {key}", RuntimeWarning,
+                          stacklevel=2)
+    constraints = kwargs.pop("constraints", None)
+    if constraints is not None and len(constraints) if hasattr(
+            constraints, "__len__") else constraints:
+        raise ValueError("constraints: L-BFGS-B handles only bounds")
+    if "tol" in kwargs:
+        tol = kwargs.pop("tol") if tol is None else tol
+    opts.update(kwargs)
+    unknown = set(opts) - _KNOWN_OPTIONS
+    if unknown:
+        warnings.warn(f"Unknown solver options: {', '.join(sorted(unknown))}",
+                      RuntimeWarning, stacklevel=2)
+    if tol is not None:
+        opts.setdefault("ftol", tol)
+        opts.setdefault("gtol", tol)
+    if callback is None:
+        callback = opts.get("callback")
+    maxcor = opts.get("maxcor", 10)
+    ftol = opts.get("ftol", 2.2204460492503131e-09)
+    gtol = opts.get("gtol", 1e-5)
+    eps = opts.get("eps", 1e-8)
+    maxfun = opts.get("maxfun", 15000)
+    maxiter = opts.get("maxiter", 15000)
+    maxls = opts.get("maxls", 20)
+    rel_step = opts.get("finite_diff_rel_step", None)
+    iprint = _iprint_from(opts.get("iprint", -1), opts.get("disp", None))
+
+    if callable(jac) or jac is True:
+        grad = jac
+        abs_step = None
+    elif isinstance(jac, str):
+        if jac != "2-point":
+            raise ValueError(f"jac: unsupported finite-difference scheme "
+                             f"{jac!r} (use '2-point', True, a callable or "
+                             f"None)")
+        grad = None
+        abs_step = None
+        if rel_step is None:
+            rel_step = "default"
+    elif jac is None or jac is False:
+        grad = None
+        abs_step = eps
+    else:
+        raise TypeError(f"jac must be True, a callable, None or '2-point', "
+                        f"got {type(jac).__name__}")
+    check_solver_options(maxcor, ftol / EPS, gtol, maxiter, maxfun, maxls,
+                         eps if np.isscalar(eps) else 1e-8)
+    return _solve(fun, x0, args, grad, bounds, maxcor, ftol, gtol, abs_step,
+                  rel_step, maxfun, maxiter, maxls, callback, iprint)

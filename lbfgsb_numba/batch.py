@@ -1,0 +1,179 @@
+"""Batched solves: many independent bound-constrained problems in one call,
+run in parallel over the cores (``numba.prange``), each with its own work
+arrays, all in compiled code.
+
+Problem i minimises ``fun(x, *args_i) -> (f, g)`` from ``x0[i]`` within
+``lower[i] <= x <= upper[i]``, where ``args_i`` takes row i of every array in
+``args`` (pass shared data with ``np.broadcast_to``: no copy is made).  A
+problem that fails (NaN objective, line-search failure, ...) ends with its
+own status and never touches the others' arrays.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+from numba import njit, prange
+from numba.core import types
+from numba.extending import overload
+
+from . import status as _status
+from .compiled import _eval_combined, _run, bound_types, is_compiled_function
+from .result import BatchResult
+from .validation import check_solver_options
+
+EPS = np.finfo(float).eps
+_MAX_ARGS = 10
+
+
+def rows_at(args, i):
+    """(args[0][i], args[1][i], ...): problem i's share of every argument."""
+    return tuple(a[i] for a in args)
+
+
+def _rows_impl(count):
+    body = ", ".join(f"args[{j}][i]" for j in range(count))
+    src = f"def impl(args, i):\n    return ({body}{',' if count else ''})\n"
+    scope: dict = {}
+    exec(src, scope)  # a fixed-arity tuple builder, one per argument count
+    return scope["impl"]
+
+
+_ROWS_IMPLS = tuple(_rows_impl(k) for k in range(_MAX_ARGS + 1))
+
+
+@overload(rows_at)
+def _rows_at_overload(args, i):
+    if isinstance(args, types.BaseTuple) and len(args) <= _MAX_ARGS:
+        return _ROWS_IMPLS[len(args)]
+    return None
+
+
+@njit(nogil=True)
+def _solve_row(fun, x0, lower, upper, args, i, m, factr, pgtol, maxiter,
+               maxfun, maxls, x_out, f_out, g_out, nit_out, nfev_out,
+               task_out):
+    row_args = rows_at(args, i)
+    nbd = bound_types(lower[i], upper[i])
+    n = x0.shape[1]
+    x_start = np.empty(n)
+    for j in range(n):
+        x_start[j] = min(max(x0[i, j], lower[i, j]), upper[i, j])
+    ws, task = _run(_eval_combined, fun, fun, x_start, lower[i], upper[i],
+                    nbd, row_args, m, factr, pgtol, maxiter, maxfun, maxls,
+                    np.empty(0), -1.0)
+    st = ws.state[0]
+    for j in range(n):
+        x_out[i, j] = ws.x[j]
+        g_out[i, j] = ws.g[j]
+    f_out[i] = st.f
+    nit_out[i] = st.nit
+    nfev_out[i] = st.nfev
+    task_out[i] = task
+
+
+@njit(nogil=True, parallel=True)
+def _batch_parallel(fun, x0, lower, upper, args, m, factr, pgtol, maxiter,
+                    maxfun, maxls, x_out, f_out, g_out, nit_out, nfev_out,
+                    task_out):
+    for i in prange(x0.shape[0]):
+        _solve_row(fun, x0, lower, upper, args, i, m, factr, pgtol, maxiter,
+                   maxfun, maxls, x_out, f_out, g_out, nit_out, nfev_out,
+                   task_out)
+
+
+@njit(nogil=True)
+def _batch_serial(fun, x0, lower, upper, args, m, factr, pgtol, maxiter,
+                  maxfun, maxls, x_out, f_out, g_out, nit_out, nfev_out,
+                  task_out):
+    for i in range(x0.shape[0]):
+        _solve_row(fun, x0, lower, upper, args, i, m, factr, pgtol, maxiter,
+                   maxfun, maxls, x_out, f_out, g_out, nit_out, nfev_out,
+                   task_out)
+
+
+def _batch_bounds(bounds, k, n):
+    """(lower, upper) arrays of shape (k, n) (read-only broadcasts)."""
+    from .bounds import normalize_bounds
+    if bounds is None:
+        lo = np.full(n, -np.inf)
+        return np.broadcast_to(lo, (k, n)), np.broadcast_to(-lo, (k, n))
+    if isinstance(bounds, tuple) and len(bounds) == 2 and not (
+            hasattr(bounds, "lb")):
+        # a tuple is (lower, upper): scalars or arrays of shape (n,) / (k, n)
+        try:
+            lower = np.broadcast_to(np.asarray(bounds[0], dtype=float), (k, n))
+            upper = np.broadcast_to(np.asarray(bounds[1], dtype=float), (k, n))
+        except (TypeError, ValueError):
+            lower = upper = None
+        if lower is None:
+            raise ValueError(f"bounds: (lower, upper) must be scalars or "
+                             f"arrays of shape ({n},) or {(k, n)}, got "
+                             f"{np.shape(bounds[0])} and {np.shape(bounds[1])}")
+        if np.isnan(lower).any() or np.isnan(upper).any():
+            raise ValueError("bounds: NaN in a bound")
+        if (lower > upper).any():
+            raise ValueError("bounds: one of the lower bounds is greater "
+                             "than an upper bound")
+        return lower, upper
+    lo, up, _ = normalize_bounds(bounds, n)
+    return np.broadcast_to(lo, (k, n)), np.broadcast_to(up, (k, n))
+
+
+def minimize_batch(fun: Callable[..., Any], x0: Any, args: tuple = (),
+                   bounds: Any = None, *, maxcor: int = 10,
+                   ftol: float = 2.2204460492503131e-09, gtol: float = 1e-5,
+                   maxiter: int = 15000, maxfun: int = 15000, maxls: int = 20,
+                   parallel: bool = True) -> BatchResult:
+    """Solve k independent problems ``min fun(x, *args_i)`` s.t. bounds.
+
+    fun : ``@njit`` function ``fun(x, *args_i) -> (f, g)``.
+    x0 : (k, n) starting points, one row per problem.
+    args : tuple of arrays whose first axis is the batch (row i goes to
+        problem i); use ``np.broadcast_to(a, (k,) + a.shape)`` for shared data.
+    bounds : None; a tuple (lower, upper) of scalars or arrays of shape (n,)
+        or (k, n) (+-inf for a missing side); a list of n (min, max) pairs;
+        or a Bounds-like object with lb/ub.
+    Options as in ``minimize(method='L-BFGS-B')``.
+
+    Returns a BatchResult with x (k, n), fun (k,), jac (k, n), nit, nfev,
+    status, success (k,) and message (list of k strings).
+    """
+    if not is_compiled_function(fun):
+        raise TypeError("fun must be a Numba @njit function returning (f, g)")
+    x0 = np.asarray(x0)
+    if x0.ndim != 2:
+        raise ValueError(f"x0 must have shape (k, n), got {x0.shape}")
+    if not np.issubdtype(x0.dtype, np.number) or np.iscomplexobj(x0):
+        raise TypeError(f"x0 must be real numbers, got dtype {x0.dtype}")
+    x0 = np.ascontiguousarray(x0, dtype=float)
+    if not np.isfinite(x0).all():
+        raise ValueError("x0 contains NaN or inf")
+    k, n = x0.shape
+    if not isinstance(args, tuple):
+        args = tuple(args) if isinstance(args, list) else (args,)
+    if len(args) > _MAX_ARGS:
+        raise ValueError(f"args: at most {_MAX_ARGS} arrays are supported")
+    for j, a in enumerate(args):
+        if not isinstance(a, np.ndarray) or a.ndim < 1 or a.shape[0] != k:
+            raise ValueError(f"args[{j}] must be an array whose first axis "
+                             f"is the batch of {k} problems")
+    check_solver_options(maxcor, ftol / EPS, gtol, maxiter, maxfun, maxls,
+                         1e-8)
+    lower, upper = _batch_bounds(bounds, k, n)
+    factr = ftol / EPS
+    x_out = np.empty((k, n))
+    g_out = np.empty((k, n))
+    f_out = np.empty(k)
+    nit = np.empty(k, dtype=np.int64)
+    nfev = np.empty(k, dtype=np.int64)
+    task = np.empty(k, dtype=np.int64)
+    kernel = _batch_parallel if parallel else _batch_serial
+    kernel(fun, x0, lower, upper, args, maxcor, factr, gtol, maxiter, maxfun,
+           maxls, x_out, f_out, g_out, nit, nfev, task)
+    status = np.array([_status.warnflag(int(t), int(a), int(b), maxiter,
+                                        maxfun)
+                       for t, a, b in zip(task, nit, nfev)], dtype=np.int64)
+    return BatchResult(x=x_out, fun=f_out, jac=g_out, nit=nit, nfev=nfev,
+                       status=status, success=status == 0, task=task,
+                       message=[_status.message(int(t)) for t in task])

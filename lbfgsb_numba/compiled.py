@@ -1,0 +1,185 @@
+"""Fully compiled solves: the driver loop, the objective and the gradient all
+run in Numba-compiled code, with no Python per iteration.
+
+``njit_minimize`` can be called from Python or from inside the user's own
+``@njit`` functions (also in ``numba.prange`` loops); ``fmin_l_bfgs_b`` and
+``minimize`` route here automatically when the objective is a Numba
+dispatcher.  The iterates, nit, nfev and messages are the same as on the
+Python path, since both drive the same kernels (``driver.step``).
+
+Objective conventions (``fg`` and ``fun`` must be ``@njit`` functions):
+
+* combined: ``fg(x, *args) -> (f, g)``;
+* separate: ``fun(x, *args) -> f`` and ``jac(x, *args) -> g``;
+* f only:   ``fun(x, *args) -> f``, gradient by forward differences
+  (``finite_diff.fd_gradient_njit``), honouring the bounds like scipy.
+
+The objective receives a work copy of x (it may not keep it).
+"""
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+from numba import njit
+from numba.core.registry import CPUDispatcher
+
+from .driver import initialize, step
+from .finite_diff import fd_gradient_njit, step_arrays
+from .status import FG, NEW_X
+from .workspace import allocate_workspace
+
+NjitResult = namedtuple("NjitResult",
+                        ["x", "fun", "jac", "nit", "nfev", "status", "task"])
+NjitResult.__doc__ = """Result of ``njit_minimize``: x (n,), fun, jac (n,),
+nit, nfev, status (0 converged, 1 maxiter/maxfun, 2 other) and task (the
+final task code; ``lbfgsb_numba.status.message(task)`` gives the text)."""
+
+MODE_COMBINED = 0
+MODE_SEPARATE = 1
+MODE_FINITE_DIFF = 2
+
+
+def is_compiled_function(fun) -> bool:
+    """True for a Numba CPU dispatcher (an ``@njit`` function)."""
+    return isinstance(fun, CPUDispatcher)
+
+
+@njit(cache=True, nogil=True)
+def bound_types(lower, upper):
+    """Bound-type codes (0 none, 1 lower, 2 both, 3 upper) from +-inf."""
+    n = lower.shape[0]
+    nbd = np.empty(n, dtype=np.int32)
+    for i in range(n):
+        has_lo = lower[i] > -np.inf
+        has_up = upper[i] < np.inf
+        if has_lo and has_up:
+            nbd[i] = 2
+        elif has_lo:
+            nbd[i] = 1
+        elif has_up:
+            nbd[i] = 3
+        else:
+            nbd[i] = 0
+    return nbd
+
+
+@njit(cache=True, nogil=True)
+def warnflag_of(task, nit, nfev, maxiter, maxfun):
+    """scipy's warnflag from the final task code."""
+    if 400 <= task < 500:
+        return 0
+    if nfev > maxfun or nit >= maxiter:
+        return 1
+    return 2
+
+
+@njit(nogil=True)
+def _eval_combined(fg, jac, x, args, lower, upper, abs_step, rel_step, g_out,
+                   x_work):
+    f, g = fg(x, *args)
+    for i in range(g_out.shape[0]):
+        g_out[i] = g[i]
+    return f, 1
+
+
+@njit(nogil=True)
+def _eval_separate(fun, jac, x, args, lower, upper, abs_step, rel_step,
+                   g_out, x_work):
+    f = fun(x, *args)
+    g = jac(x, *args)
+    for i in range(g_out.shape[0]):
+        g_out[i] = g[i]
+    return f, 1
+
+
+@njit(nogil=True)
+def _eval_finite_diff(fun, jac, x, args, lower, upper, abs_step, rel_step,
+                      g_out, x_work):
+    f = fun(x, *args)
+    used = fd_gradient_njit(fun, x, f, args, lower, upper, abs_step,
+                            rel_step, g_out, x_work)
+    return f, 1 + used
+
+
+@njit(nogil=True)
+def _run(evaluate, fun, jac, x0, lower, upper, nbd, args, m, factr, pgtol,
+         maxiter, maxfun, maxls, abs_step, rel_step):
+    """Allocate, initialise and drive one solve; returns the workspace and
+    the final task code."""
+    n = x0.shape[0]
+    ws = allocate_workspace(n, m)
+    initialize(ws, x0, lower, upper, nbd, m, factr, pgtol, maxls, maxiter,
+               maxfun)
+    st = ws.state[0]
+    x_eval = np.empty(n)
+    x_work = np.empty(n)
+    while True:
+        task = step(ws)
+        if task == FG:
+            for i in range(n):
+                x_eval[i] = ws.x[i]
+            f, used = evaluate(fun, jac, x_eval, args, ws.lower, ws.upper,
+                               abs_step, rel_step, ws.g, x_work)
+            st.f = f
+            st.nfev += used
+        elif task != NEW_X:
+            return ws, task
+
+
+@njit(nogil=True)
+def njit_minimize(fg, x0, lower, upper, args=(), m=10, factr=1e7, pgtol=1e-5,
+                  maxiter=15000, maxfun=15000, maxls=20):
+    """Minimise fg(x, *args) -> (f, g) subject to lower <= x <= upper with
+    L-BFGS-B, from Python or from inside ``@njit`` code.
+
+    x0, lower, upper: float64 arrays of shape (n,); use -inf/+inf for a
+    missing bound.  ``args`` is a tuple passed through to ``fg``.  Other
+    parameters as in ``fmin_l_bfgs_b``.  Returns ``NjitResult``.
+    Thread-safe: every call has its own work arrays.
+    """
+    n = x0.shape[0]
+    if lower.shape[0] != n or upper.shape[0] != n:
+        raise ValueError("njit_minimize: lower and upper must have the "
+                         "shape of x0")
+    if m < 1 or maxls < 1 or maxiter < 1 or maxfun < 1:
+        raise ValueError("njit_minimize: m, maxls, maxiter and maxfun must "
+                         "be >= 1")
+    if not (factr >= 0.0 and pgtol >= 0.0):
+        raise ValueError("njit_minimize: factr and pgtol must be >= 0")
+    for i in range(n):
+        if not np.isfinite(x0[i]):
+            raise ValueError("njit_minimize: x0 must be finite")
+        if np.isnan(lower[i]) or np.isnan(upper[i]) or lower[i] > upper[i]:
+            raise ValueError("njit_minimize: bounds must satisfy "
+                             "lower <= upper (no NaN)")
+    nbd = bound_types(lower, upper)
+    x_start = np.empty(n)
+    for i in range(n):
+        x_start[i] = min(max(x0[i], lower[i]), upper[i])
+    no_steps = np.empty(0)
+    ws, task = _run(_eval_combined, fg, fg, x_start, lower, upper, nbd, args,
+                    m, factr, pgtol, maxiter, maxfun, maxls, no_steps, -1.0)
+    st = ws.state[0]
+    return NjitResult(ws.x.copy(), st.f, ws.g.copy(), st.nit, st.nfev,
+                      warnflag_of(task, st.nit, st.nfev, maxiter, maxfun),
+                      task)
+
+
+def solve_compiled(fun, jac, x0, args, lower, upper, nbd, m, factr, pgtol,
+                   maxfun, maxiter, maxls, abs_step=None, rel_step=None):
+    """Run a solve whose objective is compiled; returns an OptimizeResult
+    identical to the Python path's."""
+    from .api import _result_from_workspace
+    if jac is True:
+        evaluate, jac_fn = _eval_combined, fun
+    elif jac is None:
+        evaluate, jac_fn = _eval_finite_diff, fun
+    else:
+        evaluate, jac_fn = _eval_separate, jac
+    abs_arr, rel = step_arrays(abs_step, rel_step, x0.shape[0])
+    ws, task = _run(evaluate, fun, jac_fn, x0, lower, upper, nbd, args, m,
+                    factr, pgtol, maxiter, maxfun, maxls, abs_arr, rel)
+    njev = 0 if jac is None else int(ws.state["nfev"][0])
+    return _result_from_workspace(ws, int(task), njev, maxiter, maxfun)
+

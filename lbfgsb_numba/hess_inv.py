@@ -1,0 +1,98 @@
+"""The L-BFGS approximation of the inverse Hessian as a linear operator.
+
+H is built from the kept correction pairs (s_i, y_i), oldest first, by the
+two-loop recursion (Nocedal, Math. Comp. 35, 1980) with H_0 = I:
+
+    H_{i+1} = (I - rho_i s_i y_i') H_i (I - rho_i y_i s_i') + rho_i s_i s_i',
+    rho_i = 1 / (y_i' s_i).
+
+Unlike scipy's ``LbfgsInvHessProduct`` as returned by its L-BFGS-B, the
+pairs are handed over in the order they were made even after the solver's
+ring buffer has wrapped (``pairs_in_order``).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def pairs_in_order(s_ring: np.ndarray, y_ring: np.ndarray, head: int,
+                   col: int) -> tuple[np.ndarray, np.ndarray]:
+    """Copies of the ``col`` stored pairs, oldest first, from ring buffers
+    of shape (m, n) whose oldest row is ``head``."""
+    m = s_ring.shape[0]
+    rows = (head + np.arange(col)) % m if m else np.arange(0)
+    return s_ring[rows].copy(), y_ring[rows].copy()
+
+
+class LbfgsInvHessProduct:
+    """Operator v -> H v for the L-BFGS inverse-Hessian approximation.
+
+    sk, yk : arrays (n_corrs, n), pairs oldest first.  Supports ``matvec``,
+    ``rmatvec``, ``matmat``, ``dot``, ``@``, ``todense()``, ``shape``,
+    ``dtype`` and ``T`` (H is symmetric), like scipy's LinearOperator;
+    ``to_linear_operator()`` wraps it as one (needs scipy).
+    """
+
+    def __init__(self, sk: np.ndarray, yk: np.ndarray):
+        sk = np.asarray(sk, dtype=float)
+        yk = np.asarray(yk, dtype=float)
+        if sk.shape != yk.shape or sk.ndim != 2:
+            raise ValueError("sk and yk must have matching shape (n_corrs, n)")
+        self.sk = sk
+        self.yk = yk
+        self.n_corrs, n = sk.shape
+        self.shape = (n, n)
+        self.dtype = np.dtype(np.float64)
+        self.rho = 1.0 / np.einsum("ij,ij->i", sk, yk)
+
+    def matmat(self, X: np.ndarray) -> np.ndarray:
+        """H X for X of shape (n, k)."""
+        Q = np.array(X, dtype=float, copy=True)
+        if Q.ndim != 2 or Q.shape[0] != self.shape[0]:
+            raise ValueError(f"expected an array of shape ({self.shape[0]}, k)")
+        alpha = np.empty((self.n_corrs, Q.shape[1]))
+        for i in range(self.n_corrs - 1, -1, -1):
+            alpha[i] = self.rho[i] * (self.sk[i] @ Q)
+            Q -= np.outer(self.yk[i], alpha[i])
+        for i in range(self.n_corrs):
+            beta = self.rho[i] * (self.yk[i] @ Q)
+            Q += np.outer(self.sk[i], alpha[i] - beta)
+        return Q
+
+    def matvec(self, v: np.ndarray) -> np.ndarray:
+        """H v for v of shape (n,) or (n, 1) (same shape returned)."""
+        v = np.asarray(v, dtype=float)
+        if v.shape not in ((self.shape[0],), (self.shape[0], 1)):
+            raise ValueError(f"expected a vector of length {self.shape[0]}")
+        return self.matmat(v.reshape(-1, 1)).reshape(v.shape)
+
+    rmatvec = matvec
+
+    def dot(self, v: np.ndarray) -> np.ndarray:
+        v = np.asarray(v)
+        return self.matvec(v) if v.ndim == 1 else self.matmat(v)
+
+    __matmul__ = dot
+    __call__ = dot
+
+    def todense(self) -> np.ndarray:
+        """The dense (n, n) matrix H."""
+        return self.matmat(np.eye(self.shape[0]))
+
+    @property
+    def T(self) -> "LbfgsInvHessProduct":
+        return self
+
+    def transpose(self) -> "LbfgsInvHessProduct":
+        return self
+
+    def to_linear_operator(self):
+        """The same operator as a ``scipy.sparse.linalg.LinearOperator``."""
+        from scipy.sparse.linalg import LinearOperator
+        return LinearOperator(self.shape, matvec=self.matvec,
+                              rmatvec=self.matvec, matmat=self.matmat,
+                              dtype=self.dtype)
+
+    def __repr__(self):
+        return (f"<{self.shape[0]}x{self.shape[1]} LbfgsInvHessProduct with "
+                f"{self.n_corrs} correction pairs>")

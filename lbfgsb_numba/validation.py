@@ -1,0 +1,123 @@
+"""Argument checks (done once, up front) and conversion of what the user's
+objective returns (done once per evaluation, with fast paths)."""
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+
+def as_x0(x0: Any) -> np.ndarray:
+    """x0 as a new float64 vector (0-d becomes shape (1,); any shape is
+    ravelled like scipy).  TypeError if not real numbers, ValueError if
+    empty or not finite."""
+    try:
+        arr = np.asarray(x0)
+    except Exception as exc:  # ragged sequences and the like
+        raise TypeError(f"x0 must be an array of real numbers ({exc})") from None
+    if np.iscomplexobj(arr):
+        raise TypeError("x0 must be real; got complex values")
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or
+                                   arr.dtype == bool):
+        raise TypeError(f"x0 must be an array of real numbers, got dtype "
+                        f"{arr.dtype}")
+    arr = np.array(arr, dtype=np.float64).ravel()
+    if arr.size == 0:
+        raise ValueError("x0 must have at least one element")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"x0 contains NaN or inf (first at index "
+                         f"{int(np.argmin(np.isfinite(arr)))})")
+    return arr
+
+
+def _check_int(name, value, minimum):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+            value, (numbers.Integral, np.integer)):
+        if isinstance(value, (float, np.floating)) and float(value).is_integer():
+            value = int(value)
+        else:
+            raise TypeError(f"{name} must be an integer, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+
+
+def _check_tol(name, value):
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number, got {value!r}") from None
+    if not v >= 0:
+        raise ValueError(f"{name} must be >= 0, got {value!r}")
+
+
+def check_solver_options(m, factr, pgtol, maxiter, maxfun, maxls,
+                         epsilon) -> None:
+    """Raise ValueError/TypeError naming the first invalid option."""
+    _check_int("m (maxcor)", m, 1)
+    _check_int("maxiter", maxiter, 1)
+    _check_int("maxfun", maxfun, 1)
+    _check_int("maxls", maxls, 1)
+    _check_tol("factr (ftol)", factr)
+    _check_tol("pgtol (gtol)", pgtol)
+    eps = np.asarray(epsilon)
+    if np.iscomplexobj(eps) or not np.issubdtype(eps.dtype, np.number):
+        raise TypeError(f"epsilon (eps) must be real, got {epsilon!r}")
+    if not (eps > 0).all() or not np.isfinite(eps).all():
+        raise ValueError(f"epsilon (eps) must be > 0 and finite, got {epsilon!r}")
+
+
+_SCALAR_MSG = "The user-provided objective function must return a scalar value."
+
+
+def as_scalar_f(value: Any) -> float:
+    """f as a Python float: float, int, numpy scalar, or a 1-element array."""
+    t = type(value)
+    if t is float or t is np.float64:
+        return float(value)
+    if isinstance(value, (complex, np.complexfloating)) or (
+            isinstance(value, np.ndarray) and np.iscomplexobj(value)):
+        raise TypeError(f"the objective returned a complex value {value!r}; "
+                        f"it must return a real scalar")
+    if isinstance(value, (numbers.Real, np.number)) and not isinstance(
+            value, (bool, np.bool_)):
+        return float(value)
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{_SCALAR_MSG} Got {type(value).__name__}.") from None
+    if arr.size != 1:
+        raise ValueError(f"{_SCALAR_MSG} Got an array of shape {arr.shape}.")
+    return float(arr.reshape(-1)[0])
+
+
+def as_gradient(value: Any, n: int) -> np.ndarray:
+    """The gradient as a float64 vector of length n (float32 upcast,
+    (n, 1)/(1, n) ravelled)."""
+    if (type(value) is np.ndarray and value.dtype == np.float64 and
+            value.shape == (n,)):
+        return value
+    if isinstance(value, np.ndarray) and np.iscomplexobj(value):
+        raise TypeError("the gradient is complex; it must be real")
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        if np.iscomplexobj(np.asarray(value)):
+            raise TypeError("the gradient is complex; it must be real") from None
+        raise ValueError(f"the gradient must be an array of {n} numbers, got "
+                         f"{type(value).__name__}") from None
+    if arr.size != n or (arr.ndim > 1 and max(arr.shape) != n):
+        raise ValueError(f"the gradient has shape {arr.shape}; expected ({n},) "
+                         f"like x0")
+    return arr.reshape(n)
+
+
+def unpack_fg(value: Any) -> tuple[Any, Any]:
+    """(f, g) from an objective that returns both."""
+    try:
+        f, g = value
+    except (TypeError, ValueError):
+        raise ValueError("the objective must return (f, g) when no separate "
+                         "gradient is given (fprime=None / jac=True); got "
+                         f"{type(value).__name__}") from None
+    return f, g
