@@ -8,6 +8,7 @@ whole solve runs in compiled code instead (``compiled.py``).
 """
 from __future__ import annotations
 
+import functools
 import inspect
 import warnings
 from typing import Any, Callable, Optional, Sequence
@@ -94,13 +95,27 @@ def _callback_adapter(callback):
     return call
 
 
-def _step_entry(ws):
-    """The compiled overload of ``driver.step`` for this workspace type,
-    called without Numba's argument-type dispatch (about 1 us a call)."""
-    step(ws)  # compiles or loads from cache; first call is the START phase
-    sig = (step.typeof_pyval(ws),)
-    overload = step.overloads.get(sig)
-    return overload.entry_point if overload is not None else step
+@functools.lru_cache(maxsize=None)
+def _compiled_entries():
+    """Compiled ``allocate_workspace``, ``initialize`` and ``step`` for the
+    (single) workspace type, called without Numba's argument-type dispatch:
+    typing a workspace (it holds record arrays) costs ~100 us, a direct call
+    ~1 us.  Computed once per process from a tiny workspace."""
+    ws = allocate_workspace(1, 1)
+    x = np.zeros(1)
+    nbd = np.zeros(1, dtype=np.int32)
+    initialize(ws, x, x, x, nbd, 1, 1.0, 1.0, 1, 1, 1)
+    step(ws)
+    ws_type = step.typeof_pyval(ws)
+    entries = []
+    for disp in (initialize, step):
+        for sig, overload in disp.overloads.items():
+            if sig and sig[0] == ws_type:
+                entries.append(overload.entry_point)
+                break
+        else:
+            entries.append(disp)
+    return tuple(entries)
 
 
 def _n_at_bound(ws):
@@ -147,8 +162,8 @@ def _run_python(ws, evaluate, callback, log):
     x = ws.x
     g_slot = ws.g
     njev = 0
-    advance = _step_entry(ws)  # START -> FG at x0 already returned
-    task = FG
+    advance = _compiled_entries()[1]
+    task = advance(ws)  # START: asks for f and g at x0
     while True:
         if task == FG:
             f, g, used, jused = evaluate(x.copy())
@@ -182,17 +197,18 @@ def _solve(fun, x0, args, jac, bounds, m, ftol, gtol, abs_step, rel_step,
     x0 = np.clip(x0, lower, upper)
 
     from .compiled import is_compiled_function, solve_compiled
-    if (callback is None and iprint < 0 and jac is not None and
-            jac is not False and is_compiled_function(fun) and
-            (jac is True or is_compiled_function(jac))):
+    if (callback is None and iprint < 0 and is_compiled_function(fun) and
+            (jac is True or jac is None or is_compiled_function(jac))):
         return solve_compiled(fun, jac, x0, args, lower, upper, nbd, m,
-                              factr, gtol, maxfun, maxiter, maxls)
+                              factr, gtol, maxfun, maxiter, maxls,
+                              abs_step, rel_step)
 
     evaluate = _make_objective(fun, jac, args, n, lower, upper, abs_step,
                                rel_step)
     ws = allocate_workspace(n, m)
-    initialize(ws, x0, lower, upper, nbd, m, factr, gtol, maxls, maxiter,
-               maxfun)
+    _compiled_entries()[0](ws, x0, lower, upper, nbd, int(m), float(factr),
+                           float(gtol), int(maxls), int(maxiter),
+                           int(maxfun))
     log = _Log(iprint, n, m) if iprint >= 0 else None
     try:
         task, njev = _run_python(ws, evaluate, _callback_adapter(callback),

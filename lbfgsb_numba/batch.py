@@ -59,13 +59,13 @@ def _solve_row(fun, x0, lower, upper, args, i, m, factr, pgtol, maxiter,
     x_start = np.empty(n)
     for j in range(n):
         x_start[j] = min(max(x0[i, j], lower[i, j]), upper[i, j])
-    ws, task = _run(_eval_combined, fun, fun, x_start, lower[i], upper[i],
-                    nbd, row_args, m, factr, pgtol, maxiter, maxfun, maxls,
-                    np.empty(0), -1.0)
-    st = ws.state[0]
+    out, task = _run(_eval_combined, fun, fun, x_start, lower[i], upper[i],
+                     nbd, row_args, m, factr, pgtol, maxiter, maxfun, maxls,
+                     np.empty(0), -1.0)
+    st = out.state[0]
     for j in range(n):
-        x_out[i, j] = ws.x[j]
-        g_out[i, j] = ws.g[j]
+        x_out[i, j] = out.x[j]
+        g_out[i, j] = out.g[j]
     f_out[i] = st.f
     nit_out[i] = st.nit
     nfev_out[i] = st.nfev

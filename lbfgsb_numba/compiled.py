@@ -24,8 +24,8 @@ import numpy as np
 from numba import njit
 from numba.core.registry import CPUDispatcher
 
-from .driver import initialize, step
-from .finite_diff import fd_gradient_njit, step_arrays
+from .driver import initialize, step_arrays
+from .finite_diff import fd_gradient_njit, normalize_steps
 from .status import FG, NEW_X
 from .workspace import allocate_workspace
 
@@ -35,9 +35,10 @@ NjitResult.__doc__ = """Result of ``njit_minimize``: x (n,), fun, jac (n,),
 nit, nfev, status (0 converged, 1 maxiter/maxfun, 2 other) and task (the
 final task code; ``lbfgsb_numba.status.message(task)`` gives the text)."""
 
-MODE_COMBINED = 0
-MODE_SEPARATE = 1
-MODE_FINITE_DIFF = 2
+SolveOutput = namedtuple("SolveOutput",
+                         ["x", "g", "s_pairs", "y_pairs", "state"])
+SolveOutput.__doc__ = """The part of a workspace a result is built from (few
+arrays, so that returning to Python is cheap)."""
 
 
 def is_compiled_function(fun) -> bool:
@@ -105,26 +106,34 @@ def _eval_finite_diff(fun, jac, x, args, lower, upper, abs_step, rel_step,
 @njit(nogil=True)
 def _run(evaluate, fun, jac, x0, lower, upper, nbd, args, m, factr, pgtol,
          maxiter, maxfun, maxls, abs_step, rel_step):
-    """Allocate, initialise and drive one solve; returns the workspace and
-    the final task code."""
+    """Allocate, initialise and drive one solve; returns the arrays a
+    result needs (SolveOutput) and the final task code."""
     n = x0.shape[0]
     ws = allocate_workspace(n, m)
     initialize(ws, x0, lower, upper, nbd, m, factr, pgtol, maxls, maxiter,
                maxfun)
-    st = ws.state[0]
+    (x, g, lo, up, bt, s_pairs, y_pairs, sy, ss, t_chol, k_factor,
+     k_products, x_cauchy, reduced_grad, direction, x_prev, g_prev,
+     breakpoints, break_index, x_saved, free_active, where, changed, wp, wc,
+     wbp, wv, wm, state, search) = ws
+    st = state[0]
     x_eval = np.empty(n)
     x_work = np.empty(n)
     while True:
-        task = step(ws)
+        task = step_arrays(x, g, lo, up, bt, s_pairs, y_pairs, sy, ss,
+                           t_chol, k_factor, k_products, x_cauchy,
+                           reduced_grad, direction, x_prev, g_prev,
+                           breakpoints, break_index, x_saved, free_active,
+                           where, changed, wp, wc, wbp, wv, wm, state, search)
         if task == FG:
             for i in range(n):
-                x_eval[i] = ws.x[i]
-            f, used = evaluate(fun, jac, x_eval, args, ws.lower, ws.upper,
-                               abs_step, rel_step, ws.g, x_work)
+                x_eval[i] = x[i]
+            f, used = evaluate(fun, jac, x_eval, args, lo, up, abs_step,
+                               rel_step, g, x_work)
             st.f = f
             st.nfev += used
         elif task != NEW_X:
-            return ws, task
+            return SolveOutput(x, g, s_pairs, y_pairs, state), task
 
 
 @njit(nogil=True)
@@ -158,10 +167,11 @@ def njit_minimize(fg, x0, lower, upper, args=(), m=10, factr=1e7, pgtol=1e-5,
     for i in range(n):
         x_start[i] = min(max(x0[i], lower[i]), upper[i])
     no_steps = np.empty(0)
-    ws, task = _run(_eval_combined, fg, fg, x_start, lower, upper, nbd, args,
-                    m, factr, pgtol, maxiter, maxfun, maxls, no_steps, -1.0)
-    st = ws.state[0]
-    return NjitResult(ws.x.copy(), st.f, ws.g.copy(), st.nit, st.nfev,
+    out, task = _run(_eval_combined, fg, fg, x_start, lower, upper, nbd,
+                     args, m, factr, pgtol, maxiter, maxfun, maxls, no_steps,
+                     -1.0)
+    st = out.state[0]
+    return NjitResult(out.x, st.f, out.g, st.nit, st.nfev,
                       warnflag_of(task, st.nit, st.nfev, maxiter, maxfun),
                       task)
 
@@ -177,9 +187,9 @@ def solve_compiled(fun, jac, x0, args, lower, upper, nbd, m, factr, pgtol,
         evaluate, jac_fn = _eval_finite_diff, fun
     else:
         evaluate, jac_fn = _eval_separate, jac
-    abs_arr, rel = step_arrays(abs_step, rel_step, x0.shape[0])
-    ws, task = _run(evaluate, fun, jac_fn, x0, lower, upper, nbd, args, m,
+    abs_arr, rel = normalize_steps(abs_step, rel_step, x0.shape[0])
+    out, task = _run(evaluate, fun, jac_fn, x0, lower, upper, nbd, args, m,
                     factr, pgtol, maxiter, maxfun, maxls, abs_arr, rel)
-    njev = 0 if jac is None else int(ws.state["nfev"][0])
-    return _result_from_workspace(ws, int(task), njev, maxiter, maxfun)
+    njev = 0 if jac is None else int(out.state["nfev"][0])
+    return _result_from_workspace(out, int(task), njev, maxiter, maxfun)
 

@@ -142,14 +142,18 @@ def _finish(st, code):
     return code
 
 
+# The internal functions below take the work arrays one by one (never the
+# Workspace tuple): taking an array out of the tuple costs an atomic
+# reference-count update, so it is done once per ``step`` call.
+
+
 @njit(cache=True, nogil=True, inline='always')
-def _search_failed(ws, st, info):
+def _search_failed(x, g, x_prev, g_prev, st, info):
     """Line search failed (or d is not a descent direction): go back to the
     last iterate; give up if the memory is already empty, else drop it."""
-    n = ws.x.shape[0]
-    for i in range(n):
-        ws.x[i] = ws.x_prev[i]
-        ws.g[i] = ws.g_prev[i]
+    for i in range(x.shape[0]):
+        x[i] = x_prev[i]
+        g[i] = g_prev[i]
     st.f = st.f_old
     if st.col == 0:
         if info == 0:
@@ -169,37 +173,37 @@ def _search_failed(ws, st, info):
 
 
 @njit(cache=True, nogil=True, inline='always')
-def _search(ws, st):
+def _search(x, g, lower, upper, bound_type, x_cauchy, direction, x_prev,
+            g_prev, st, ls):
     """Advance the line search with f, g at the current trial point.
     Returns FG (evaluate at the new trial point), NEW_X, _RESTART or a
     final code."""
-    ls = ws.search[0]
-    n = ws.x.shape[0]
+    n = x.shape[0]
     while True:
         trial_ok = True
-        if st.ifun > 0 and not _all_finite(st.f, ws.g):
+        if st.ifun > 0 and not _all_finite(st.f, g):
             trial_ok = False
         gd = 0.0
         if trial_ok:
             for i in range(n):
-                gd += ws.g[i] * ws.direction[i]
+                gd += g[i] * direction[i]
             st.gd = gd
         if st.ifun == 0:
             st.gd_old = gd
             if not gd < 0.0:
                 # not a descent direction: line search impossible
-                return _search_failed(ws, st, -4)
+                return _search_failed(x, g, x_prev, g_prev, st, -4)
         if trial_ok:
             st.nonfinite_trial = 0
             stp = csrch(st.f, gd, st.stp, 0.0, st.stp_max, ls)
             if ls.task == SEARCH_ERROR:
-                return _search_failed(ws, st, -4)
+                return _search_failed(x, g, x_prev, g_prev, st, -4)
             if ls.task == SEARCH_CONVERGED or ls.task == SEARCH_WARNING:
                 st.stp = stp
                 st.iter += 1
                 st.nit += 1
-                st.sbgnrm = projected_gradient_norm(
-                    ws.x, ws.g, ws.lower, ws.upper, ws.bound_type)
+                st.sbgnrm = projected_gradient_norm(x, g, lower, upper,
+                                                    bound_type)
                 st.phase = PHASE_NEW_X
                 return NEW_X
         else:
@@ -213,10 +217,10 @@ def _search(ws, st):
         st.ifun += 1
         st.nfgv += 1
         st.iback = st.ifun - 1
-        set_trial_point(ws.x, ws.x_prev, ws.direction, ws.x_cauchy,
-                        ws.lower, ws.upper, ws.bound_type, stp)
+        set_trial_point(x, x_prev, direction, x_cauchy, lower, upper,
+                        bound_type, stp)
         if st.iback >= st.maxls:
-            return _search_failed(ws, st, 0)
+            return _search_failed(x, g, x_prev, g_prev, st, 0)
         if stp == st.last_trial_stp and trial_ok:
             # same point as the last evaluation: reuse f and g (not counted)
             continue
@@ -226,75 +230,79 @@ def _search(ws, st):
 
 
 @njit(cache=True, nogil=True, inline='always')
-def _iterate(ws, st):
+def _iterate(x, g, lower, upper, bound_type, s_pairs, y_pairs, sy, t_chol,
+             k_factor, k_products, x_cauchy, reduced_grad, direction, x_prev,
+             g_prev, breakpoints, break_index, x_saved, free_active, where,
+             changed, wp, wc, wbp, wv, wm, st, ls):
     """Compute a search direction from the current iterate and start the
     line search; returns FG for the first trial point, or a final code."""
-    n = ws.x.shape[0]
+    n = x.shape[0]
     m = st.m
     while True:
         st.iword = -1
         info = 0
         if (not st.constrained) and st.col > 0:
             for i in range(n):
-                ws.x_cauchy[i] = ws.x[i]
+                x_cauchy[i] = x[i]
             st.refactor = st.updated
             st.nseg = 0
         else:
             info = cauchy_point(
-                ws.x, ws.g, ws.lower, ws.upper, ws.bound_type, ws.where,
-                ws.breakpoints, ws.break_index, ws.direction, ws.x_cauchy,
-                ws.s_pairs, ws.y_pairs, ws.sy, ws.t_chol, st.theta, st.col,
-                st.head, m, ws.wp, ws.wc, ws.wbp, ws.wv, st.sbgnrm, st)
+                x, g, lower, upper, bound_type, where, breakpoints,
+                break_index, direction, x_cauchy, s_pairs, y_pairs, sy,
+                t_chol, st.theta, st.col, st.head, m, wp, wc, wbp, wv,
+                st.sbgnrm, st)
             if info != 0:
                 _reset_memory(st)
                 continue
             st.nintol += st.nseg
-            free_set(n, ws.where, ws.free_active, ws.changed, st.updated,
+            free_set(n, where, free_active, changed, st.updated,
                      st.constrained, st.iter, st)
         if st.nfree != 0 and st.col != 0:
             if st.refactor:
-                info = form_k(n, st.nfree, ws.free_active, st.nenter,
-                              st.ileave, ws.changed, st.iupdat, st.updated,
-                              ws.k_factor, ws.k_products, m, ws.s_pairs,
-                              ws.y_pairs, ws.sy, st.theta, st.col, st.head)
+                info = form_k(n, st.nfree, free_active, st.nenter, st.ileave,
+                              changed, st.iupdat, st.updated, k_factor,
+                              k_products, m, s_pairs, y_pairs, sy, st.theta,
+                              st.col, st.head)
             if info != 0:
                 _reset_memory(st)
                 continue
             info = reduced_gradient(
-                ws.x, ws.g, ws.s_pairs, ws.y_pairs, ws.sy, ws.t_chol,
-                ws.x_cauchy, ws.reduced_grad, ws.wc, ws.wm, ws.free_active,
-                st.theta, st.col, st.head, m, st.nfree, st.constrained)
+                x, g, s_pairs, y_pairs, sy, t_chol, x_cauchy, reduced_grad,
+                wc, wm, free_active, st.theta, st.col, st.head, m, st.nfree,
+                st.constrained)
             if info == 0:
                 info = subspace_step(
-                    ws.x, ws.g, ws.lower, ws.upper, ws.bound_type,
-                    ws.x_cauchy, ws.reduced_grad, ws.x_saved, ws.s_pairs,
-                    ws.y_pairs, ws.k_factor, ws.wv, st.theta, st.col,
-                    st.head, m, st.nfree, ws.free_active, st)
+                    x, g, lower, upper, bound_type, x_cauchy, reduced_grad,
+                    x_saved, s_pairs, y_pairs, k_factor, wv, st.theta,
+                    st.col, st.head, m, st.nfree, free_active, st)
             if info != 0:
                 _reset_memory(st)
                 continue
         for i in range(n):
-            ws.direction[i] = ws.x_cauchy[i] - ws.x[i]
-        start_search(ws.x, ws.lower, ws.upper, ws.bound_type, ws.direction,
-                     ws.x_prev, ws.g, ws.g_prev, st, st.iter)
-        ws.search[0].task = SEARCH_START
+            direction[i] = x_cauchy[i] - x[i]
+        start_search(x, lower, upper, bound_type, direction, x_prev, g,
+                     g_prev, st, st.iter)
+        ls.task = SEARCH_START
         st.last_trial_stp = np.nan
         st.nonfinite_trial = 0
-        result = _search(ws, st)
+        result = _search(x, g, lower, upper, bound_type, x_cauchy, direction,
+                         x_prev, g_prev, st, ls)
         if result == _RESTART:
             continue
         return result
 
 
 @njit(cache=True, nogil=True, inline='always')
-def _update_memory(ws, st):
+def _update_memory(g, g_prev, direction, s_pairs, y_pairs, sy, ss, t_chol,
+                   st):
     """After an accepted step: y = g - g_prev (kept in g_prev), s = stp d
     (kept in direction); store the pair unless s'y <= eps * (-g_prev's)."""
-    n = ws.x.shape[0]
+    n = g.shape[0]
     rr = 0.0
     for i in range(n):
-        yi = ws.g[i] - ws.g_prev[i]
-        ws.g_prev[i] = yi
+        yi = g[i] - g_prev[i]
+        g_prev[i] = yi
         rr += yi * yi
     stp = st.stp
     if stp == 1.0:
@@ -303,7 +311,7 @@ def _update_memory(ws, st):
     else:
         dr = (st.gd - st.gd_old) * stp
         for i in range(n):
-            ws.direction[i] *= stp
+            direction[i] *= stp
         ddum = -st.gd_old * stp
     if dr <= EPSMCH * ddum:
         st.nskip += 1
@@ -311,36 +319,38 @@ def _update_memory(ws, st):
         return
     st.updated = 1
     st.iupdat += 1
-    add_pair(ws.s_pairs, ws.y_pairs, ws.sy, ws.ss, ws.direction, ws.g_prev,
-             st, rr, dr)
-    if form_t(ws.t_chol, ws.sy, ws.ss, st.col, st.theta) != 0:
+    add_pair(s_pairs, y_pairs, sy, ss, direction, g_prev, st, rr, dr)
+    if form_t(t_chol, sy, ss, st.col, st.theta) != 0:
         _reset_memory(st)
 
 
 @njit(cache=True, nogil=True)
-def step(ws):
-    """Advance the solver until it needs f and g (returns FG), has accepted
-    a new iterate (NEW_X) or has finished (a code >= 400, see ``status``)."""
-    st = ws.state[0]
+def step_arrays(x, g, lower, upper, bound_type, s_pairs, y_pairs, sy, ss,
+                t_chol, k_factor, k_products, x_cauchy, reduced_grad,
+                direction, x_prev, g_prev, breakpoints, break_index, x_saved,
+                free_active, where, changed, wp, wc, wbp, wv, wm, state,
+                search):
+    """``step`` on the workspace fields passed one by one (in Workspace
+    order), for compiled callers that unpack the workspace once."""
+    st = state[0]
+    ls = search[0]
     phase = st.phase
     if phase == PHASE_START:
         st.phase = PHASE_FIRST_FG
         return FG
-    if phase == PHASE_FIRST_FG:
-        if not _all_finite(st.f, ws.g):
+    if phase == PHASE_SEARCH:
+        result = _search(x, g, lower, upper, bound_type, x_cauchy, direction,
+                         x_prev, g_prev, st, ls)
+        if result != _RESTART:
+            return result
+    elif phase == PHASE_FIRST_FG:
+        if not _all_finite(st.f, g):
             return _finish(st, ABNORMAL_NONFINITE_START)
         st.nfgv = 1
-        st.sbgnrm = projected_gradient_norm(ws.x, ws.g, ws.lower, ws.upper,
-                                            ws.bound_type)
+        st.sbgnrm = projected_gradient_norm(x, g, lower, upper, bound_type)
         if st.sbgnrm <= st.pgtol:
             return _finish(st, CONV_GRAD)
-        return _iterate(ws, st)
-    if phase == PHASE_SEARCH:
-        result = _search(ws, st)
-        if result == _RESTART:
-            return _iterate(ws, st)
-        return result
-    if phase == PHASE_NEW_X:
+    elif phase == PHASE_NEW_X:
         if st.nit >= st.maxiter:
             return _finish(st, STOP_MAXITER)
         if st.nfev > st.maxfun:
@@ -352,6 +362,19 @@ def step(ws):
         scale = max(max(abs(st.f_old), abs(st.f)), 1.0)
         if st.f_old - st.f <= st.tol * scale:
             return _finish(st, CONV_F)
-        _update_memory(ws, st)
-        return _iterate(ws, st)
-    return st.task
+        _update_memory(g, g_prev, direction, s_pairs, y_pairs, sy, ss,
+                       t_chol, st)
+    else:
+        return st.task
+    return _iterate(x, g, lower, upper, bound_type, s_pairs, y_pairs, sy,
+                    t_chol, k_factor, k_products, x_cauchy, reduced_grad,
+                    direction, x_prev, g_prev, breakpoints, break_index,
+                    x_saved, free_active, where, changed, wp, wc, wbp, wv,
+                    wm, st, ls)
+
+
+@njit(cache=True, nogil=True)
+def step(ws):
+    """Advance the solver until it needs f and g (returns FG), has accepted
+    a new iterate (NEW_X) or has finished (a code >= 400, see ``status``)."""
+    return step_arrays(*ws)

@@ -109,7 +109,7 @@ def fd_steps(x, lower, upper, abs_step, rel_step, h_out):
         h_out[i] = _step(x[i], lo, up, a, rel_step)
 
 
-def step_arrays(abs_step, rel_step, n):
+def normalize_steps(abs_step, rel_step, n):
     """Normalise (abs_step, rel_step) to the kernels' convention:
     (float64 array (n,) or empty, float rel_step or -1 for the default)."""
     if abs_step is None:
@@ -135,7 +135,7 @@ def forward_difference(fun, x, f0, args, lower, upper, abs_step=None,
     """Forward-difference gradient of a Python ``fun(x, *args) -> float``.
     Returns (g, number of calls of fun)."""
     n = x.shape[0]
-    abs_arr, rel = step_arrays(abs_step, rel_step, n)
+    abs_arr, rel = normalize_steps(abs_step, rel_step, n)
     h = np.empty(n)
     fd_steps(x, lower, upper, abs_arr, rel, h)
     g = np.empty(n)
