@@ -24,7 +24,7 @@ import math
 from numba import njit
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def cholesky_upper(a, off, k):
     """In place A = U'U of the k x k block a[off:off+k, off:off+k] (upper
     triangle read and overwritten with U).  Returns 0, or j+1 if the leading
@@ -47,7 +47,7 @@ def cholesky_upper(a, off, k):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def solve_upper_t(a, k, b, boff):
     """Solve U'x = b in place, U = a[:k, :k] upper, b[boff:boff+k].
     Returns 0, or i+1 if U[i, i] == 0."""
@@ -62,7 +62,7 @@ def solve_upper_t(a, k, b, boff):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def solve_upper(a, k, b, boff):
     """Solve U x = b in place, U = a[:k, :k] upper, b[boff:boff+k].
     Returns 0, or i+1 if U[i, i] == 0."""
@@ -77,7 +77,7 @@ def solve_upper(a, k, b, boff):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def middle_product(sy, t_chol, col, v, out):
     """out[:2col] = M v[:2col] for the middle matrix M (see module doc).
     Returns 0, or nonzero if J is singular."""
@@ -109,7 +109,7 @@ def middle_product(sy, t_chol, col, v, out):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def form_t(t_chol, sy, ss, col, theta):
     """Form T = theta S'S + L D^-1 L' (upper triangle) and factor T = J J'
     with J' in the upper triangle of ``t_chol``.  Returns 0 or nonzero."""
@@ -125,7 +125,7 @@ def form_t(t_chol, sy, ss, col, theta):
     return cholesky_upper(t_chol, 0, col)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def add_pair(s_pairs, y_pairs, sy, ss, step_dir, grad_diff, state, rr, dr):
     """Store the new pair (s, y) = (stp*d, g_new - g_old) in the ring buffers
     and update S'Y, S'S and theta = y'y / s'y.
@@ -172,7 +172,7 @@ def add_pair(s_pairs, y_pairs, sy, ss, step_dir, grad_diff, state, rr, dr):
     sy[col - 1, col - 1] = dr
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def form_k(n, nfree, free_active, nenter, ileave, changed, iupdat, updated,
            k_factor, k_products, m, s_pairs, y_pairs, sy, theta, col, head):
     """Factor the 2col x 2col matrix of the subspace step (Alg. 778, formk):

@@ -19,7 +19,7 @@ from .bfgs_matrix import middle_product
 EPSMCH = 2.220446049250313e-16
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def heap_pop_min(nleft, t, order, build):
     """Breakpoints t[0:nleft+1] with their variables ``order``.  If ``build``,
     first arrange t[0:nleft+1] as a min-heap.  Then move the least element to
@@ -64,7 +64,7 @@ def heap_pop_min(nleft, t, order, build):
         order[nleft] = least_idx
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def cauchy_point(x, g, lower, upper, bound_type, where, breakpoints,
                  break_index, d, xcp, s_pairs, y_pairs, sy, t_chol, theta,
                  col, head, m, wp, wc, wbp, wv, sbgnrm, state):

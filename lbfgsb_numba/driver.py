@@ -55,7 +55,7 @@ PHASE_DONE = 4
 _RESTART = -1  # internal: drop the memory and recompute the direction
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def initialize(ws, x0, lower, upper, bound_type, m, factr, pgtol, maxls,
                maxiter, maxfun):
     """Load a problem into an allocated workspace and reset its state.
@@ -116,7 +116,7 @@ def initialize(ws, x0, lower, upper, bound_type, m, factr, pgtol, maxls,
     st.boxed = 1 if boxed else 0
 
 
-@njit(cache=True, nogil=True, inline='always')
+@njit(cache=True, nogil=True, _nrt=False, inline='always')
 def _all_finite(f, g):
     if not math.isfinite(f):
         return False
@@ -126,7 +126,7 @@ def _all_finite(f, g):
     return True
 
 
-@njit(cache=True, nogil=True, inline='always')
+@njit(cache=True, nogil=True, _nrt=False, inline='always')
 def _reset_memory(st):
     st.col = 0
     st.head = 0
@@ -135,7 +135,7 @@ def _reset_memory(st):
     st.updated = 0
 
 
-@njit(cache=True, nogil=True, inline='always')
+@njit(cache=True, nogil=True, _nrt=False, inline='always')
 def _finish(st, code):
     st.task = code
     st.phase = PHASE_DONE
@@ -147,7 +147,7 @@ def _finish(st, code):
 # reference-count update, so it is done once per ``step`` call.
 
 
-@njit(cache=True, nogil=True, inline='always')
+@njit(cache=True, nogil=True, _nrt=False, inline='always')
 def _search_failed(x, g, x_prev, g_prev, st, info):
     """Line search failed (or d is not a descent direction): go back to the
     last iterate; give up if the memory is already empty, else drop it."""
@@ -172,7 +172,7 @@ def _search_failed(x, g, x_prev, g_prev, st, info):
     return _RESTART
 
 
-@njit(cache=True, nogil=True, inline='always')
+@njit(cache=True, nogil=True, _nrt=False, inline='always')
 def _search(x, g, lower, upper, bound_type, x_cauchy, direction, x_prev,
             g_prev, st, ls):
     """Advance the line search with f, g at the current trial point.
@@ -229,7 +229,7 @@ def _search(x, g, lower, upper, bound_type, x_cauchy, direction, x_prev,
         return FG
 
 
-@njit(cache=True, nogil=True, inline='always')
+@njit(cache=True, nogil=True, _nrt=False, inline='always')
 def _iterate(x, g, lower, upper, bound_type, s_pairs, y_pairs, sy, t_chol,
              k_factor, k_products, x_cauchy, reduced_grad, direction, x_prev,
              g_prev, breakpoints, break_index, x_saved, free_active, where,
@@ -293,7 +293,7 @@ def _iterate(x, g, lower, upper, bound_type, s_pairs, y_pairs, sy, t_chol,
         return result
 
 
-@njit(cache=True, nogil=True, inline='always')
+@njit(cache=True, nogil=True, _nrt=False, inline='always')
 def _update_memory(g, g_prev, direction, s_pairs, y_pairs, sy, ss, t_chol,
                    st):
     """After an accepted step: y = g - g_prev (kept in g_prev), s = stp d
@@ -324,7 +324,7 @@ def _update_memory(g, g_prev, direction, s_pairs, y_pairs, sy, ss, t_chol,
         _reset_memory(st)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def step_arrays(x, g, lower, upper, bound_type, s_pairs, y_pairs, sy, ss,
                 t_chol, k_factor, k_products, x_cauchy, reduced_grad,
                 direction, x_prev, g_prev, breakpoints, break_index, x_saved,
@@ -373,7 +373,7 @@ def step_arrays(x, g, lower, upper, bound_type, s_pairs, y_pairs, sy, ss,
                     wm, st, ls)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def step(ws):
     """Advance the solver until it needs f and g (returns FG), has accepted
     a new iterate (NEW_X) or has finished (a code >= 400, see ``status``)."""

@@ -29,7 +29,7 @@ SEARCH_WARNING = 3
 SEARCH_ERROR = 4
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def cstep(stx, fx, dx, sty, fy, dy, stp, fp, dp, brackt, stpmin, stpmax):
     """One safeguarded step of the More-Thuente interval update.
 
@@ -138,7 +138,7 @@ def cstep(stx, fx, dx, sty, fy, dy, stp, fp, dp, brackt, stpmin, stpmax):
     return stx, fx, dx, sty, fy, dy, stpf, brackt
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def csrch(f, g, stp, stpmin, stpmax, ls):
     """One reverse-communication step of the More-Thuente search.
 
@@ -237,7 +237,7 @@ def csrch(f, g, stp, stpmin, stpmax, ls):
     return stp
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def start_search(x, lower, upper, bound_type, d, x_prev, g, g_prev, state,
                  it):
     """Prepare the search along d from x: ||d||, stpmax, the first trial
@@ -284,7 +284,7 @@ def start_search(x, lower, upper, bound_type, d, x_prev, g, g_prev, state,
     state.iback = 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def set_trial_point(x, x_prev, d, x_target, lower, upper, bound_type, stp):
     """x = x_prev + stp d, kept inside the box (x = x_target when stp == 1)."""
     n = x.shape[0]

@@ -12,7 +12,7 @@ FREE_UNBOUNDED = -1
 FIXED = 3
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def project_start(x, lower, upper, bound_type, where):
     """Clip x into the box in place and initialise ``where``.
 
@@ -49,7 +49,7 @@ def project_start(x, lower, upper, bound_type, where):
     return projected, constrained, boxed
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def projected_gradient_norm(x, g, lower, upper, bound_type):
     """Infinity norm of the projected gradient P(x - g) - x, i.e.
     max_i |pg_i| with pg_i = g_i clipped by the distance to the bound the

@@ -18,7 +18,7 @@ from numba import njit
 from .bfgs_matrix import middle_product, solve_upper, solve_upper_t
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def free_set(n, where, free_active, changed, updated, constrained, it, state):
     """Split the variables at the GCP into free (where <= 0, first ``nfree``
     entries of ``free_active``) and active (the rest, in reverse order), and
@@ -55,7 +55,7 @@ def free_set(n, where, free_active, changed, updated, constrained, it, state):
     state.ileave = ileave
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def reduced_gradient(x, g, s_pairs, y_pairs, sy, t_chol, xcp, r, wc, wm,
                      free_active, theta, col, head, m, nfree, constrained):
     """r[:nfree] = -Z'(g + B(xcp - x)) using wc = W'(xcp - x) from the
@@ -81,7 +81,7 @@ def reduced_gradient(x, g, s_pairs, y_pairs, sy, t_chol, xcp, r, wc, wm,
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def subspace_step(x, g, lower, upper, bound_type, xcp, d, x_saved, s_pairs,
                   y_pairs, k_factor, wv, theta, col, head, m, nsub,
                   free_active, state):
