@@ -10,11 +10,22 @@ References: R. H. Byrd, P. Lu, J. Nocedal and C. Zhu, SIAM J. Sci. Comput.
 (Algorithm 778); J. L. Morales and J. Nocedal, ACM TOMS 38(1), 2011.
 """
 from .api import fmin_l_bfgs_b, minimize
-from .batch import minimize_batch
-from .compiled import NjitResult, njit_minimize
 from .hess_inv import LbfgsInvHessProduct
 from .result import BatchResult, OptimizeResult
 from . import status
+
+# The compiled and batched solvers load their compiled code on first use, so
+# that importing the package for the Python path stays light.
+_LAZY = {"njit_minimize": "compiled", "NjitResult": "compiled",
+         "minimize_batch": "batch"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+        module = importlib.import_module(f".{_LAZY[name]}", __name__)
+        return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __version__ = "0.1.0"
 

@@ -14,6 +14,7 @@ import warnings
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
+from numba.core.registry import CPUDispatcher
 
 from . import status as _status
 from .bounds import normalize_bounds
@@ -196,9 +197,10 @@ def _solve(fun, x0, args, jac, bounds, m, ftol, gtol, abs_step, rel_step,
                          abs_step if abs_step is not None else 1e-8)
     x0 = np.clip(x0, lower, upper)
 
-    from .compiled import is_compiled_function, solve_compiled
-    if (callback is None and iprint < 0 and is_compiled_function(fun) and
-            (jac is True or jac is None or is_compiled_function(jac))):
+    if (callback is None and iprint < 0 and isinstance(fun, CPUDispatcher)
+            and (jac is True or jac is None or
+                 isinstance(jac, CPUDispatcher))):
+        from .compiled import solve_compiled
         return solve_compiled(fun, jac, x0, args, lower, upper, nbd, m,
                               factr, gtol, maxfun, maxiter, maxls,
                               abs_step, rel_step)

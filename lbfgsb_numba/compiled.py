@@ -21,13 +21,14 @@ from __future__ import annotations
 from collections import namedtuple
 
 import numpy as np
-from numba import njit
+from numba import carray, cfunc, njit, types
 from numba.core.registry import CPUDispatcher
 
 from .driver import initialize, step_arrays
 from .finite_diff import fd_gradient_njit, normalize_steps
 from .status import FG, NEW_X
-from .workspace import allocate_workspace
+from .workspace import (N_FIELDS, allocate_workspace, workspace_addresses,
+                        workspace_views)
 
 NjitResult = namedtuple("NjitResult",
                         ["x", "fun", "jac", "nit", "nfev", "status", "task"])
@@ -75,6 +76,17 @@ def warnflag_of(task, nit, nfev, maxiter, maxfun):
     return 2
 
 
+@cfunc(types.int64(types.CPointer(types.int64), types.int64, types.int64),
+       cache=True, nopython=True)
+def step_c(addresses, n, m):
+    """``step`` for compiled callers, on the workspace given by the
+    addresses of its fields (``workspace.workspace_addresses``), with n
+    variables and memory m.  Called through a pointer, so the solver is
+    compiled once (and cached), never again inside each caller."""
+    a = carray(addresses, (N_FIELDS,))
+    return step_arrays(*workspace_views(a, n, m))
+
+
 @njit(nogil=True)
 def _eval_combined(fg, jac, x, args, lower, upper, abs_step, rel_step, g_out,
                    x_work):
@@ -112,19 +124,16 @@ def _run(evaluate, fun, jac, x0, lower, upper, nbd, args, m, factr, pgtol,
     ws = allocate_workspace(n, m)
     initialize(ws, x0, lower, upper, nbd, m, factr, pgtol, maxls, maxiter,
                maxfun)
-    (x, g, lo, up, bt, s_pairs, y_pairs, sy, ss, t_chol, k_factor,
-     k_products, x_cauchy, reduced_grad, direction, x_prev, g_prev,
-     breakpoints, break_index, x_saved, free_active, where, changed, wp, wc,
-     wbp, wv, wm, state, search) = ws
-    st = state[0]
+    addresses = workspace_addresses(ws)
+    st = ws.state[0]
+    x = ws.x
+    g = ws.g
+    lo = ws.lower
+    up = ws.upper
     x_eval = np.empty(n)
     x_work = np.empty(n)
     while True:
-        task = step_arrays(x, g, lo, up, bt, s_pairs, y_pairs, sy, ss,
-                           t_chol, k_factor, k_products, x_cauchy,
-                           reduced_grad, direction, x_prev, g_prev,
-                           breakpoints, break_index, x_saved, free_active,
-                           where, changed, wp, wc, wbp, wv, wm, state, search)
+        task = step_c(addresses.ctypes, n, m)
         if task == FG:
             for i in range(n):
                 x_eval[i] = x[i]
@@ -133,7 +142,7 @@ def _run(evaluate, fun, jac, x0, lower, upper, nbd, args, m, factr, pgtol,
             st.f = f
             st.nfev += used
         elif task != NEW_X:
-            return SolveOutput(x, g, s_pairs, y_pairs, state), task
+            return SolveOutput(x, g, ws.s_pairs, ws.y_pairs, ws.state), task
 
 
 @njit(nogil=True)

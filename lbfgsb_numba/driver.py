@@ -378,3 +378,4 @@ def step(ws):
     """Advance the solver until it needs f and g (returns FG), has accepted
     a new iterate (NEW_X) or has finished (a code >= 400, see ``status``)."""
     return step_arrays(*ws)
+
