@@ -18,7 +18,7 @@ from numba.core import types
 from numba.extending import overload
 
 from . import status as _status
-from .compiled import _eval_combined, _run, bound_types, is_compiled_function
+from .compiled import bound_types, is_compiled_function, run_combined
 from .result import BatchResult
 from .validation import check_solver_options
 
@@ -59,9 +59,9 @@ def _solve_row(fun, x0, lower, upper, args, i, m, factr, pgtol, maxiter,
     x_start = np.empty(n)
     for j in range(n):
         x_start[j] = min(max(x0[i, j], lower[i, j]), upper[i, j])
-    out, task = _run(_eval_combined, fun, fun, x_start, lower[i], upper[i],
-                     nbd, row_args, m, factr, pgtol, maxiter, maxfun, maxls,
-                     np.empty(0), -1.0)
+    out, task = run_combined(fun, fun, x_start, lower[i], upper[i], nbd,
+                             row_args, m, factr, pgtol, maxiter, maxfun, maxls,
+                             np.empty(0), -1.0)
     st = out.state[0]
     for j in range(n):
         x_out[i, j] = out.x[j]

@@ -24,7 +24,7 @@ import numpy as np
 from numba import carray, cfunc, njit, types
 from numba.core.registry import CPUDispatcher
 
-from .driver import initialize, step_arrays
+from .driver import initialize, step, step_arrays
 from .finite_diff import fd_gradient_njit, normalize_steps
 from .status import FG, NEW_X
 from .workspace import (N_FIELDS, allocate_workspace, workspace_addresses,
@@ -116,33 +116,65 @@ def _eval_finite_diff(fun, jac, x, args, lower, upper, abs_step, rel_step,
 
 
 @njit(nogil=True)
-def _run(evaluate, fun, jac, x0, lower, upper, nbd, args, m, factr, pgtol,
-         maxiter, maxfun, maxls, abs_step, rel_step):
-    """Allocate, initialise and drive one solve; returns the arrays a
-    result needs (SolveOutput) and the final task code."""
-    n = x0.shape[0]
-    ws = allocate_workspace(n, m)
-    initialize(ws, x0, lower, upper, nbd, m, factr, pgtol, maxls, maxiter,
-               maxfun)
-    addresses = workspace_addresses(ws)
-    st = ws.state[0]
-    x = ws.x
-    g = ws.g
-    lo = ws.lower
-    up = ws.upper
-    x_eval = np.empty(n)
-    x_work = np.empty(n)
-    while True:
-        task = step_c(addresses.ctypes, n, m)
-        if task == FG:
-            for i in range(n):
-                x_eval[i] = x[i]
-            f, used = evaluate(fun, jac, x_eval, args, lo, up, abs_step,
-                               rel_step, g, x_work)
-            st.f = f
-            st.nfev += used
-        elif task != NEW_X:
-            return SolveOutput(x, g, ws.s_pairs, ws.y_pairs, ws.state), task
+def _advance_by_address(ws, addresses, n, m):
+    """One ``step`` through the cached C-callable ``step_c``: the caller's
+    compilation does not include the solver (fast to compile), but the
+    caller cannot be cached (it refers to a function pointer)."""
+    return step_c(addresses.ctypes, n, m)
+
+
+@njit(nogil=True)
+def _advance_linked(ws, addresses, n, m):
+    """One ``step`` compiled into the caller: slower to compile, but keeps
+    a user's ``@njit(cache=True)`` function that calls the solver
+    cacheable."""
+    return step(ws)
+
+
+def _make_run(advance, evaluate):
+    """The driver loop for one way of stepping (``advance``) and of
+    evaluating the objective (``evaluate``), both fixed at definition (a
+    compiled function passed as a run-time value could not be cached inside
+    a user's function)."""
+
+    @njit(nogil=True)
+    def run(fun, jac, x0, lower, upper, nbd, args, m, factr, pgtol, maxiter,
+            maxfun, maxls, abs_step, rel_step):
+        """Allocate, initialise and drive one solve; returns the arrays a
+        result needs (SolveOutput) and the final task code."""
+        n = x0.shape[0]
+        ws = allocate_workspace(n, m)
+        initialize(ws, x0, lower, upper, nbd, m, factr, pgtol, maxls,
+                   maxiter, maxfun)
+        addresses = workspace_addresses(ws)
+        st = ws.state[0]
+        x = ws.x
+        g = ws.g
+        lo = ws.lower
+        up = ws.upper
+        x_eval = np.empty(n)
+        x_work = np.empty(n)
+        while True:
+            task = advance(ws, addresses, n, m)
+            if task == FG:
+                for i in range(n):
+                    x_eval[i] = x[i]
+                f, used = evaluate(fun, jac, x_eval, args, lo, up, abs_step,
+                                   rel_step, g, x_work)
+                st.f = f
+                st.nfev += used
+            elif task != NEW_X:
+                return (SolveOutput(x, g, ws.s_pairs, ws.y_pairs, ws.state),
+                        task)
+    return run
+
+
+# solves started from Python (fast compile) and from batches
+run_combined = _make_run(_advance_by_address, _eval_combined)
+run_separate = _make_run(_advance_by_address, _eval_separate)
+run_finite_diff = _make_run(_advance_by_address, _eval_finite_diff)
+# solves started from user @njit code (cacheable there)
+run_combined_linked = _make_run(_advance_linked, _eval_combined)
 
 
 @njit(nogil=True)
@@ -176,9 +208,9 @@ def njit_minimize(fg, x0, lower, upper, args=(), m=10, factr=1e7, pgtol=1e-5,
     for i in range(n):
         x_start[i] = min(max(x0[i], lower[i]), upper[i])
     no_steps = np.empty(0)
-    out, task = _run(_eval_combined, fg, fg, x_start, lower, upper, nbd,
-                     args, m, factr, pgtol, maxiter, maxfun, maxls, no_steps,
-                     -1.0)
+    out, task = run_combined_linked(fg, fg, x_start, lower, upper, nbd, args,
+                                    m, factr, pgtol, maxiter, maxfun, maxls,
+                                    no_steps, -1.0)
     st = out.state[0]
     return NjitResult(out.x, st.f, out.g, st.nit, st.nfev,
                       warnflag_of(task, st.nit, st.nfev, maxiter, maxfun),
@@ -191,14 +223,14 @@ def solve_compiled(fun, jac, x0, args, lower, upper, nbd, m, factr, pgtol,
     identical to the Python path's."""
     from .api import _result_from_workspace
     if jac is True:
-        evaluate, jac_fn = _eval_combined, fun
+        run, jac_fn = run_combined, fun
     elif jac is None:
-        evaluate, jac_fn = _eval_finite_diff, fun
+        run, jac_fn = run_finite_diff, fun
     else:
-        evaluate, jac_fn = _eval_separate, jac
+        run, jac_fn = run_separate, jac
     abs_arr, rel = normalize_steps(abs_step, rel_step, x0.shape[0])
-    out, task = _run(evaluate, fun, jac_fn, x0, lower, upper, nbd, args, m,
-                    factr, pgtol, maxiter, maxfun, maxls, abs_arr, rel)
+    out, task = run(fun, jac_fn, x0, lower, upper, nbd, args, m, factr, pgtol,
+                    maxiter, maxfun, maxls, abs_arr, rel)
     njev = 0 if jac is None else int(out.state["nfev"][0])
     return _result_from_workspace(out, int(task), njev, maxiter, maxfun)
 
