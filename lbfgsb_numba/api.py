@@ -20,12 +20,12 @@ from . import status as _status
 from .bounds import normalize_bounds
 from .driver import PHASE_SEARCH, initialize, step
 from .finite_diff import forward_difference
-from .hess_inv import LbfgsInvHessProduct, pairs_in_order
+from .hess_inv import LbfgsInvHessProduct
 from .result import OptimizeResult
 from .status import FG, NEW_X
 from .validation import (as_gradient, as_scalar_f, as_x0,
                          check_solver_options, unpack_fg)
-from .workspace import allocate_workspace
+from .workspace import new_workspace
 
 EPS = np.finfo(float).eps
 
@@ -102,7 +102,7 @@ def _compiled_entries():
     (single) workspace type, called without Numba's argument-type dispatch:
     typing a workspace (it holds record arrays) costs ~100 us, a direct call
     ~1 us.  Computed once per process from a tiny workspace."""
-    ws = allocate_workspace(1, 1)
+    ws = new_workspace(1, 1)
     x = np.zeros(1)
     nbd = np.zeros(1, dtype=np.int32)
     initialize(ws, x, x, x, nbd, 1, 1.0, 1.0, 1, 1, 1)
@@ -195,7 +195,7 @@ def _solve(fun, x0, args, jac, bounds, m, ftol, gtol, abs_step, rel_step,
     factr = ftol / EPS
     check_solver_options(m, factr, gtol, maxiter, maxfun, maxls,
                          abs_step if abs_step is not None else 1e-8)
-    x0 = np.clip(x0, lower, upper)
+    np.clip(x0, lower, upper, out=x0)
 
     if (callback is None and iprint < 0 and isinstance(fun, CPUDispatcher)
             and (jac is True or jac is None or
@@ -207,7 +207,7 @@ def _solve(fun, x0, args, jac, bounds, m, ftol, gtol, abs_step, rel_step,
 
     evaluate = _make_objective(fun, jac, args, n, lower, upper, abs_step,
                                rel_step)
-    ws = allocate_workspace(n, m)
+    ws = new_workspace(n, m, x=x0, lower=lower, upper=upper, bound_type=nbd)
     _compiled_entries()[0](ws, x0, lower, upper, nbd, int(m), float(factr),
                            float(gtol), int(maxls), int(maxiter),
                            int(maxfun))
@@ -237,14 +237,14 @@ def _result_from_workspace(ws, task, njev, maxiter, maxfun, log=None):
     f = float(st["f"][0])
     warnflag = _status.warnflag(task, nit, nfev, maxiter, maxfun)
     message = _status.message(task)
-    sk, yk = pairs_in_order(ws.s_pairs, ws.y_pairs, int(st["head"][0]),
-                            int(st["col"][0]))
     if log is not None:
         log.final(message, nit, nfev, f, float(st["sbgnrm"][0]))
     return OptimizeResult(
         fun=f, jac=ws.g.copy(), nfev=nfev, njev=njev, nit=nit,
         status=warnflag, message=message, x=ws.x.copy(),
-        success=(warnflag == 0), hess_inv=LbfgsInvHessProduct(sk, yk))
+        success=(warnflag == 0),
+        hess_inv=LbfgsInvHessProduct.from_ring(
+            ws.s_pairs, ws.y_pairs, int(st["head"][0]), int(st["col"][0])))
 
 
 def _iprint_from(iprint, disp):

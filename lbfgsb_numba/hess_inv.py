@@ -31,6 +31,7 @@ class LbfgsInvHessProduct:
     ``rmatvec``, ``matmat``, ``dot``, ``@``, ``todense()``, ``shape``,
     ``dtype`` and ``T`` (H is symmetric), like scipy's LinearOperator;
     ``to_linear_operator()`` wraps it as one (needs scipy).
+    ``from_ring`` builds it on a solver's ring buffers without copying them.
     """
 
     def __init__(self, sk: np.ndarray, yk: np.ndarray):
@@ -38,12 +39,38 @@ class LbfgsInvHessProduct:
         yk = np.asarray(yk, dtype=float)
         if sk.shape != yk.shape or sk.ndim != 2:
             raise ValueError("sk and yk must have matching shape (n_corrs, n)")
-        self.sk = sk
-        self.yk = yk
-        self.n_corrs, n = sk.shape
+        self._set(sk, yk, np.arange(sk.shape[0]))
+
+    @classmethod
+    def from_ring(cls, s_ring: np.ndarray, y_ring: np.ndarray, head: int,
+                  col: int) -> "LbfgsInvHessProduct":
+        """The operator for the ``col`` pairs kept in ring buffers of shape
+        (m, n) whose oldest row is ``head`` (no copy of the buffers)."""
+        self = cls.__new__(cls)
+        m = s_ring.shape[0]
+        self._set(s_ring, y_ring, (head + np.arange(col)) % max(m, 1))
+        return self
+
+    def _set(self, s_rows, y_rows, order):
+        self._s = s_rows
+        self._y = y_rows
+        self._order = order
+        self.n_corrs = len(order)
+        n = s_rows.shape[1]
         self.shape = (n, n)
         self.dtype = np.dtype(np.float64)
-        self.rho = 1.0 / np.einsum("ij,ij->i", sk, yk)
+        self.rho = np.array([1.0 / np.dot(s_rows[i], y_rows[i])
+                             for i in order])
+
+    @property
+    def sk(self) -> np.ndarray:
+        """The s pairs, oldest first, shape (n_corrs, n) (a copy)."""
+        return self._s[self._order]
+
+    @property
+    def yk(self) -> np.ndarray:
+        """The y pairs, oldest first, shape (n_corrs, n) (a copy)."""
+        return self._y[self._order]
 
     def matmat(self, X: np.ndarray) -> np.ndarray:
         """H X for X of shape (n, k)."""
@@ -51,12 +78,15 @@ class LbfgsInvHessProduct:
         if Q.ndim != 2 or Q.shape[0] != self.shape[0]:
             raise ValueError(f"expected an array of shape ({self.shape[0]}, k)")
         alpha = np.empty((self.n_corrs, Q.shape[1]))
+        s, y = self._s, self._y
         for i in range(self.n_corrs - 1, -1, -1):
-            alpha[i] = self.rho[i] * (self.sk[i] @ Q)
-            Q -= np.outer(self.yk[i], alpha[i])
+            row = self._order[i]
+            alpha[i] = self.rho[i] * (s[row] @ Q)
+            Q -= np.outer(y[row], alpha[i])
         for i in range(self.n_corrs):
-            beta = self.rho[i] * (self.yk[i] @ Q)
-            Q += np.outer(self.sk[i], alpha[i] - beta)
+            row = self._order[i]
+            beta = self.rho[i] * (y[row] @ Q)
+            Q += np.outer(s[row], alpha[i] - beta)
         return Q
 
     def matvec(self, v: np.ndarray) -> np.ndarray:

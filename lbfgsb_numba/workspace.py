@@ -113,6 +113,36 @@ def allocate_workspace(n, m):
     )
 
 
+
+def workspace_layout(n, m):
+    """(shape, dtype) of every Workspace field, in field order (the layout
+    ``allocate_workspace`` builds in compiled code)."""
+    f8, i4 = np.float64, np.int32
+    vec, pairs, small, big, short = (n,), (m, n), (m, m), (2 * m, 2 * m), (2 * m,)
+    return ([(vec, f8)] * 4 + [(vec, i4)] + [(pairs, f8)] * 2 +
+            [(small, f8)] * 3 + [(big, f8)] * 2 + [(vec, f8)] * 6 +
+            [(vec, i4), (vec, f8)] + [(vec, i4)] * 3 + [(short, f8)] * 5 +
+            [((1,), STATE_DTYPE), ((1,), SEARCH_DTYPE)])
+
+
+def new_workspace(n, m, **arrays):
+    """Allocate a workspace from Python with numpy (zero pages are mapped
+    lazily, so memory the solve never touches costs nothing).  Keyword
+    arguments hand over existing arrays for fields (e.g. x, lower, upper,
+    bound_type) instead of allocating them."""
+    fields = []
+    for name, (shape, dtype) in zip(Workspace._fields, workspace_layout(n, m)):
+        given = arrays.get(name)
+        if given is not None:
+            if given.shape != shape or given.dtype != dtype or \
+                    not given.flags.c_contiguous:
+                raise ValueError(f"workspace field {name}: expected a "
+                                 f"C-contiguous {dtype} array of shape {shape}")
+            fields.append(given)
+        else:
+            fields.append(np.zeros(shape, dtype=dtype))
+    return Workspace(*fields)
+
 # ---------------------------------------------------------------------------
 # Addresses of the work arrays.  Compiled callers (``compiled._run``) drive
 # the solver through ``driver.step_c``, a C-callable function that takes the
