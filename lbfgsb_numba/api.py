@@ -37,17 +37,17 @@ __all__ = ["fmin_l_bfgs_b", "minimize"]
 # ---------------------------------------------------------------------------
 
 def _make_objective(fun, jac, args, n, lower, upper, abs_step, rel_step):
-    """Build ``evaluate(x) -> (f, g, nfev, njev)`` for the three ways of
+    """Build ``evaluate(x) -> (f, g, calls of fun)`` for the three ways of
     giving the gradient: with f (jac True), separately (callable), or by
     forward differences (jac None)."""
     if jac is True:
         def evaluate(x):
             f, g = unpack_fg(fun(x, *args))
-            return as_scalar_f(f), as_gradient(g, n), 1, 1
+            return as_scalar_f(f), as_gradient(g, n), 1
     elif callable(jac):
         def evaluate(x):
             f = as_scalar_f(fun(x, *args))
-            return f, as_gradient(jac(x, *args), n), 1, 1
+            return f, as_gradient(jac(x, *args), n), 1
     else:
         def f_only(xx, *a):
             return as_scalar_f(fun(xx, *a))
@@ -56,7 +56,7 @@ def _make_objective(fun, jac, args, n, lower, upper, abs_step, rel_step):
             f = f_only(x, *args)
             g, used = forward_difference(f_only, x, f, args, lower, upper,
                                          abs_step=abs_step, rel_step=rel_step)
-            return f, g, 1 + used, 0
+            return f, g, 1 + used
     return evaluate
 
 
@@ -167,11 +167,11 @@ def _run_python(ws, evaluate, callback, log):
     task = advance(ws)  # START: asks for f and g at x0
     while True:
         if task == FG:
-            f, g, used, jused = evaluate(x.copy())
+            f, g, used = evaluate(x.copy())
             f_slot[0] = f
             g_slot[:] = g
             nfev_slot[0] += used
-            njev += jused
+            njev += 1
         elif task == NEW_X:
             if callback is not None and callback(x, float(f_slot[0])):
                 stop_slot[0] = 1
@@ -183,8 +183,10 @@ def _run_python(ws, evaluate, callback, log):
 
 
 def _solve(fun, x0, args, jac, bounds, m, ftol, gtol, abs_step, rel_step,
-           maxfun, maxiter, maxls, callback, iprint):
-    """Common core of fmin_l_bfgs_b and minimize; returns OptimizeResult."""
+           maxfun, maxiter, maxls, callback, iprint, halt_status_99=False):
+    """Common core of fmin_l_bfgs_b and minimize; returns OptimizeResult.
+    With ``halt_status_99`` a StopIteration from the callback ends with
+    status 99 and scipy.optimize.minimize's message."""
     if not callable(fun):
         raise TypeError(f"fun must be callable, got {type(fun).__name__}")
     if not isinstance(args, tuple):
@@ -227,7 +229,11 @@ def _solve(fun, x0, args, jac, bounds, m, ftol, gtol, abs_step, rel_step,
                          "this exception's .lbfgsb_result (x, fun, jac, "
                          "nit, nfev)")
         raise
-    return _result_from_workspace(ws, task, njev, maxiter, maxfun, log)
+    res = _result_from_workspace(ws, task, njev, maxiter, maxfun, log)
+    if halt_status_99 and int(ws.state["stop_request"][0]):
+        res.update(success=False, status=99,
+                   message="`callback` raised `StopIteration`.")
+    return res
 
 
 def _result_from_workspace(ws, task, njev, maxiter, maxfun, log=None):
@@ -370,4 +376,5 @@ def minimize(fun: Callable[..., Any], x0: Any, args: tuple = (),
     check_solver_options(maxcor, ftol / EPS, gtol, maxiter, maxfun, maxls,
                          eps if np.isscalar(eps) else 1e-8)
     return _solve(fun, x0, args, grad, bounds, maxcor, ftol, gtol, abs_step,
-                  rel_step, maxfun, maxiter, maxls, callback, iprint)
+                  rel_step, maxfun, maxiter, maxls, callback, iprint,
+                  halt_status_99=True)

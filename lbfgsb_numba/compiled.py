@@ -163,6 +163,7 @@ def _make_run(advance, evaluate):
                                    rel_step, g, x_work)
                 st.f = f
                 st.nfev += used
+                st.njev += 1
             elif task != NEW_X:
                 return (SolveOutput(x, g, ws.s_pairs, ws.y_pairs, ws.state),
                         task)
@@ -231,6 +232,6 @@ def solve_compiled(fun, jac, x0, args, lower, upper, nbd, m, factr, pgtol,
     abs_arr, rel = normalize_steps(abs_step, rel_step, x0.shape[0])
     out, task = run(fun, jac_fn, x0, lower, upper, nbd, args, m, factr, pgtol,
                     maxiter, maxfun, maxls, abs_arr, rel)
-    njev = 0 if jac is None else int(out.state["nfev"][0])
-    return _result_from_workspace(out, int(task), njev, maxiter, maxfun)
+    return _result_from_workspace(out, int(task), int(out.state["njev"][0]),
+                                  maxiter, maxfun)
 

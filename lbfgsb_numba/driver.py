@@ -79,6 +79,7 @@ def initialize(ws, x0, lower, upper, bound_type, m, factr, pgtol, maxls,
     st.stop_request = 0
     st.nit = 0
     st.nfev = 0
+    st.njev = 0
     st.f = 0.0
     st.f_old = 0.0
     st.sbgnrm = 0.0

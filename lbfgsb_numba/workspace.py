@@ -53,7 +53,7 @@ STATE_DTYPE = np.dtype([
     ("maxfun", np.int64), ("tol", np.float64), ("pgtol", np.float64),
     # reverse-communication bookkeeping
     ("phase", np.int64), ("task", np.int64), ("stop_request", np.int64),
-    ("nit", np.int64), ("nfev", np.int64),
+    ("nit", np.int64), ("nfev", np.int64), ("njev", np.int64),
     # f at x, f at the start of the line search, projected-gradient norm
     ("f", np.float64), ("f_old", np.float64), ("sbgnrm", np.float64),
     # limited-memory matrix

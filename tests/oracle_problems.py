@@ -1,0 +1,160 @@
+"""Problem suite for the scipy-oracle tests: each objective is written once
+as an @njit(cache=True) function fg(x, *args) -> (f, g), so the Python path
+(through a plain-Python wrapper) and the compiled path share compiled code."""
+from collections import namedtuple
+
+import numpy as np
+from numba import njit
+
+Problem = namedtuple("Problem", "name fg x0 bounds args exact")
+
+
+@njit(cache=True)
+def quadratic(x, h_diag, c):
+    d = x - c
+    return 0.5 * np.sum(h_diag * d * d), h_diag * d
+
+
+@njit(cache=True)
+def rosenbrock(x):
+    n = x.shape[0]
+    f = 0.0
+    g = np.zeros(n)
+    for i in range(n - 1):
+        t = x[i + 1] - x[i] * x[i]
+        u = 1.0 - x[i]
+        f += 100.0 * t * t + u * u
+        g[i] += -400.0 * x[i] * t - 2.0 * u
+        g[i + 1] += 200.0 * t
+    return f, g
+
+
+@njit(cache=True)
+def beale(x):
+    a = 1.5 - x[0] + x[0] * x[1]
+    b = 2.25 - x[0] + x[0] * x[1] ** 2
+    c = 2.625 - x[0] + x[0] * x[1] ** 3
+    f = a * a + b * b + c * c
+    g = np.empty(2)
+    g[0] = 2 * a * (x[1] - 1) + 2 * b * (x[1] ** 2 - 1) + 2 * c * (x[1] ** 3 - 1)
+    g[1] = 2 * a * x[0] + 4 * b * x[0] * x[1] + 6 * c * x[0] * x[1] ** 2
+    return f, g
+
+
+@njit(cache=True)
+def exp_fit(p, t, y):
+    f = 0.0
+    g = np.zeros(3)
+    for i in range(t.shape[0]):
+        e = np.exp(-p[1] * t[i])
+        r = p[0] * e + p[2] - y[i]
+        f += r * r
+        g[0] += 2 * r * e
+        g[1] += -2 * r * p[0] * t[i] * e
+        g[2] += 2 * r
+    return f, g
+
+
+@njit(cache=True)
+def tridiag(x, c):
+    """Convex, tridiagonal Hessian: sum (x_i - c_i)^2 + sum (x_i+1 - x_i)^2."""
+    n = x.shape[0]
+    f = 0.0
+    g = np.zeros(n)
+    for i in range(n):
+        d = x[i] - c[i]
+        f += d * d
+        g[i] += 2 * d
+    for i in range(n - 1):
+        t = x[i + 1] - x[i]
+        f += t * t
+        g[i + 1] += 2 * t
+        g[i] -= 2 * t
+    return f, g
+
+
+@njit(cache=True)
+def sine_wells(x, w):
+    """Non-convex: sum sin(w_i x_i) + 0.05 x_i^2."""
+    return (np.sum(np.sin(w * x) + 0.05 * x * x),
+            w * np.cos(w * x) + 0.1 * x)
+
+
+def _exp_data():
+    t = np.linspace(0, 3, 30)
+    return t, 2.5 * np.exp(-1.3 * t) + 0.4 + 0.01 * np.sin(7 * t)
+
+
+def build():
+    t, y = _exp_data()
+    rng = np.random.default_rng(0)
+    h10 = np.linspace(1, 10, 10)
+    c10 = np.linspace(-2, 2, 10)
+    c1e3 = np.sin(np.arange(1000) * 0.1) * 2
+    c1e4 = np.cos(np.arange(10000) * 0.01) * 1.5
+    w7 = np.linspace(0.5, 3.0, 7)
+    rosen10 = np.tile([-1.2, 1.0], 5)
+    return [
+        Problem("n1_quadratic", quadratic, np.array([5.0]), None,
+                (np.array([2.0]), np.array([1.0])), True),
+        Problem("n1_lower_active", quadratic, np.array([5.0]), [(2.0, None)],
+                (np.array([2.0]), np.array([1.0])), True),
+        Problem("quadratic_unconstrained", quadratic, np.zeros(10), None,
+                (h10, c10), True),
+        Problem("quadratic_box_active", quadratic, np.zeros(10),
+                [(-1.0, 1.0)] * 10, (h10, c10), True),
+        Problem("quadratic_x0_outside", quadratic, np.full(10, 5.0),
+                [(-1.0, 1.0)] * 10, (h10, c10), True),
+        Problem("rosenbrock_2", rosenbrock, np.array([-1.2, 1.0]), None, (),
+                True),
+        Problem("rosenbrock_10", rosenbrock, rosen10, None, (), True),
+        Problem("rosenbrock_10_box", rosenbrock, rosen10,
+                [(-0.5, 0.8)] * 10, (), True),
+        Problem("rosenbrock_10_lower_only", rosenbrock, rosen10,
+                [(1.1, None)] * 10, (), True),
+        Problem("rosenbrock_10_upper_only", rosenbrock, rosen10,
+                [(None, 0.5)] * 10, (), True),
+        Problem("rosenbrock_6_fixed_mixed", rosenbrock,
+                np.tile([-1.2, 1.0], 3),
+                [(None, 0.5), (0.3, 0.3), (None, None), (-2, 2),
+                 (1.0, 1.0), (-np.inf, np.inf)], (), True),
+        Problem("beale_box", beale, np.array([1.0, 1.0]),
+                [(-4.5, 4.5), (-4.5, 0.4)], (), True),
+        Problem("exp_fit_bounded", exp_fit, np.array([1.0, 0.5, 0.0]),
+                [(0, 5), (0, 5), (0.5, 1.0)], (t, y), True),
+        Problem("sine_wells_nonconvex", sine_wells, np.linspace(-2, 2, 7),
+                [(-3, 3)] * 7, (w7,), True),
+        Problem("tridiag_1000_box", tridiag, np.zeros(1000),
+                [(-1.0, 1.2)] * 1000, (c1e3,), False),
+        Problem("tridiag_10000_lower", tridiag, rng.normal(size=10000),
+                [(0.0, None)] * 10000, (c1e4,), False),
+        Problem("rosenbrock_100", rosenbrock, np.tile([-1.2, 1.0], 50), None,
+                (), False),
+        Problem("tridiag_100000_box", tridiag, np.zeros(100000),
+                (np.full(100000, -0.5), np.full(100000, 1.0)),
+                (np.sin(np.arange(100000) * 0.01) * 2,), False),
+    ]
+
+
+PROBLEMS = build()
+
+
+def python_wrapper(fg):
+    """Plain-Python objective (forces the Python path)."""
+    def fun(x, *args):
+        return fg(x, *args)
+    return fun
+
+
+def scipy_bounds(bounds, n):
+    """The same bounds in a form scipy accepts."""
+    if isinstance(bounds, tuple) and len(bounds) == 2 and \
+            np.ndim(bounds[0]) == 1 and len(bounds[0]) == n and n != 2:
+        return list(zip(bounds[0], bounds[1]))
+    return bounds
+
+
+def lower_upper(bounds, n):
+    from lbfgsb_numba.bounds import normalize_bounds
+    lo, up, _ = normalize_bounds(bounds, n)
+    return lo, up

@@ -1,0 +1,392 @@
+"""lbfgsb_numba against scipy's L-BFGS-B as the oracle: x, f, nit, nfev,
+messages and every parameter / return field of fmin_l_bfgs_b's page."""
+import numpy as np
+import pytest
+
+scipy_optimize = pytest.importorskip("scipy.optimize")
+
+import lbfgsb_numba as lb  # noqa: E402
+from oracle_problems import (PROBLEMS, lower_upper, python_wrapper,  # noqa: E402
+                             rosenbrock, quadratic, scipy_bounds)
+
+IDS = [p.name for p in PROBLEMS]
+
+
+def _both(p, **kw):
+    fun = python_wrapper(p.fg)
+    ours = lb.fmin_l_bfgs_b(fun, p.x0.copy(), args=p.args, bounds=p.bounds,
+                            **kw)
+    ref = scipy_optimize.fmin_l_bfgs_b(
+        fun, p.x0.copy(), args=p.args,
+        bounds=scipy_bounds(p.bounds, p.x0.size), **kw)
+    return ours, ref
+
+
+@pytest.mark.parametrize("p", PROBLEMS, ids=IDS)
+def test_fmin_l_bfgs_b_matches_scipy(p):
+    (x, f, d), (xs, fs, ds) = _both(p)
+    lo, up = lower_upper(p.bounds, p.x0.size)
+    assert (x >= lo).all() and (x <= up).all()
+    # as good as scipy's within 1e-6 relative
+    assert f <= fs + 1e-6 * max(abs(fs), 1.0)
+    assert f == p.fg(x, *p.args)[0]
+    np.testing.assert_allclose(d["grad"], p.fg(x, *p.args)[1], rtol=0,
+                               atol=1e-12 * max(1.0, np.abs(d["grad"]).max()))
+    if p.exact:
+        assert (d["nit"], d["funcalls"]) == (ds["nit"], ds["funcalls"])
+        assert d["task"] == ds["task"] and d["warnflag"] == ds["warnflag"]
+        np.testing.assert_allclose(x, xs, rtol=1e-9, atol=1e-9)
+    else:
+        assert d["warnflag"] == ds["warnflag"] == 0
+
+
+@pytest.mark.parametrize("p", [p for p in PROBLEMS if p.exact], ids=[
+    p.name for p in PROBLEMS if p.exact])
+def test_minimize_matches_scipy(p):
+    fun = python_wrapper(p.fg)
+    res = lb.minimize(fun, p.x0.copy(), args=p.args, jac=True,
+                      bounds=p.bounds)
+    ref = scipy_optimize.minimize(fun, p.x0.copy(), args=p.args, jac=True,
+                                  bounds=scipy_bounds(p.bounds, p.x0.size),
+                                  method="L-BFGS-B")
+    for key in ("nit", "nfev", "njev", "status", "success", "message"):
+        assert res[key] == ref[key], key
+    np.testing.assert_allclose(res.x, ref.x, rtol=1e-9, atol=1e-9)
+    assert res.fun <= ref.fun + 1e-12 * max(1.0, abs(ref.fun))
+
+
+@pytest.mark.parametrize("name", ["rosenbrock_2", "quadratic_box_active",
+                                  "rosenbrock_6_fixed_mixed"])
+def test_compiled_path_matches_python_path(name):
+    p = next(q for q in PROBLEMS if q.name == name)
+    py = lb.fmin_l_bfgs_b(python_wrapper(p.fg), p.x0, args=p.args,
+                          bounds=p.bounds)
+    co = lb.fmin_l_bfgs_b(p.fg, p.x0, args=p.args, bounds=p.bounds)
+    np.testing.assert_array_equal(py[0], co[0])
+    assert (py[1], py[2]["nit"], py[2]["funcalls"], py[2]["task"]) == \
+        (co[1], co[2]["nit"], co[2]["funcalls"], co[2]["task"])
+
+
+def _f_only(fg):
+    return lambda x, *a: fg(x, *a)[0]
+
+
+@pytest.mark.parametrize("name", ["rosenbrock_2", "quadratic_box_active",
+                                  "exp_fit_bounded", "beale_box"])
+def test_approx_grad_matches_scipy(name):
+    p = next(q for q in PROBLEMS if q.name == name)
+    kw = dict(args=p.args, approx_grad=True)
+    x, f, d = lb.fmin_l_bfgs_b(_f_only(p.fg), p.x0, bounds=p.bounds, **kw)
+    xs, fs, ds = scipy_optimize.fmin_l_bfgs_b(_f_only(p.fg), p.x0,
+                                              bounds=p.bounds, **kw)
+    assert (d["nit"], d["funcalls"], d["task"]) == \
+        (ds["nit"], ds["funcalls"], ds["task"])
+    # finite differences amplify last-bit differences: same path, close x
+    np.testing.assert_allclose(x, xs, rtol=1e-5, atol=1e-6)
+
+
+def test_reference_page_example():
+    X = np.arange(0, 10, 1)
+    Y = 2 * X + 3
+
+    def func(parameters, *args):
+        x, y = args
+        m, b = parameters
+        return sum(np.power((y - (m * x + b)), 2))
+
+    x0 = np.array([0.0, 1.0])
+    for bounds in (None, [(0, 5), (5, 10)]):
+        ours = lb.fmin_l_bfgs_b(func, x0, args=(X, Y), approx_grad=True,
+                                bounds=bounds)
+        ref = scipy_optimize.fmin_l_bfgs_b(func, x0, args=(X, Y),
+                                           approx_grad=True, bounds=bounds)
+        np.testing.assert_allclose(ours[0], ref[0], rtol=1e-7)
+        assert ours[2]["funcalls"] == ref[2]["funcalls"]
+    np.testing.assert_allclose(ours[0], [1.65990508, 5.31649385], rtol=1e-7)
+
+
+# ----------------------------------------------------------- parameters
+
+X0 = np.tile([-1.2, 1.0], 4)
+
+
+def _same_task(ours, ref):
+    # scipy prints no reason after "ABNORMAL: "; ours does
+    return ours == ref or (ref == "ABNORMAL: " and ours.startswith(ref))
+
+
+def _cmp(x0=X0, **kw):
+    fun = python_wrapper(rosenbrock)
+    x, f, d = lb.fmin_l_bfgs_b(fun, x0, **kw)
+    xs, fs, ds = scipy_optimize.fmin_l_bfgs_b(fun, x0, **kw)
+    assert (d["nit"], d["funcalls"], d["warnflag"]) == \
+        (ds["nit"], ds["funcalls"], ds["warnflag"])
+    assert _same_task(d["task"], ds["task"])
+    np.testing.assert_allclose(x, xs, rtol=1e-7, atol=1e-9)
+    return x, f, d
+
+
+@pytest.mark.parametrize("m", [1, 3, 20])
+def test_param_m(m):
+    x, f, d = _cmp(x0=X0[:2], m=m)
+    x, f, d = _cmp(x0=X0, m=m, bounds=[(-0.5, 0.8)] * 8)
+
+
+def test_param_factr_and_pgtol():
+    x, f, d = _cmp(factr=1e12)
+    assert d["task"] == "CONVERGENCE: RELATIVE REDUCTION OF F <= FACTR*EPSMCH"
+    x, f, d = _cmp(factr=10.0, pgtol=1e-3)
+    assert d["task"] == "CONVERGENCE: NORM OF PROJECTED GRADIENT <= PGTOL"
+
+
+def test_param_maxiter_and_maxfun():
+    x, f, d = _cmp(maxiter=5)
+    assert d["task"] == "STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT"
+    assert d["nit"] == 5 and d["warnflag"] == 1
+    x, f, d = _cmp(maxfun=7)
+    assert d["task"] == "STOP: TOTAL NO. OF F,G EVALUATIONS EXCEEDS LIMIT"
+    assert d["warnflag"] == 1 and d["funcalls"] > 7
+
+
+def test_param_maxls():
+    _cmp(maxls=1)
+    _cmp(maxls=2, bounds=[(-0.5, 0.8)] * 8)
+
+
+def test_param_fprime_and_args():
+    h, c = np.array([1.0, 4.0, 9.0]), np.array([1.0, -2.0, 0.5])
+    f_only = lambda x, h, c: quadratic(x, h, c)[0]  # noqa: E731
+    grad = lambda x, h, c: quadratic(x, h, c)[1]  # noqa: E731
+    x, f, d = lb.fmin_l_bfgs_b(f_only, np.zeros(3), fprime=grad, args=(h, c))
+    xs, fs, ds = scipy_optimize.fmin_l_bfgs_b(f_only, np.zeros(3),
+                                              fprime=grad, args=(h, c))
+    np.testing.assert_allclose(x, c, atol=1e-6)
+    assert (d["nit"], d["funcalls"]) == (ds["nit"], ds["funcalls"])
+
+
+def test_param_epsilon():
+    f_only = _f_only(rosenbrock)
+    a = lb.fmin_l_bfgs_b(f_only, X0[:2], approx_grad=True, epsilon=1e-6)
+    b = scipy_optimize.fmin_l_bfgs_b(f_only, X0[:2], approx_grad=True,
+                                     epsilon=1e-6)
+    assert (a[2]["nit"], a[2]["funcalls"]) == (b[2]["nit"], b[2]["funcalls"])
+    np.testing.assert_allclose(a[0], b[0], rtol=1e-9)
+
+
+def test_param_bounds_forms_agree():
+    n = 8
+    forms = [[(-0.5, 0.8)] * n,
+             (np.full(n, -0.5), np.full(n, 0.8)),
+             scipy_optimize.Bounds(np.full(n, -0.5), np.full(n, 0.8)),
+             np.array([(-0.5, 0.8)] * n)]
+    results = [lb.fmin_l_bfgs_b(python_wrapper(rosenbrock), X0, bounds=b)
+               for b in forms]
+    for x, f, d in results[1:]:
+        np.testing.assert_array_equal(x, results[0][0])
+    mixed = [(None, 0.5), (-np.inf, None), (0, np.inf), (None, None)] * 2
+    _cmp(bounds=mixed)
+
+
+def test_iprint_and_disp_print_a_log(capsys):
+    lb.fmin_l_bfgs_b(python_wrapper(rosenbrock), X0, maxiter=3)
+    assert capsys.readouterr().out == ""
+    lb.fmin_l_bfgs_b(python_wrapper(rosenbrock), X0, maxiter=3, iprint=1)
+    out = capsys.readouterr().out
+    lines = [ln for ln in out.splitlines() if ln.strip()[:1].isdigit()]
+    assert len(lines) == 3 and lines[0].split()[0] == "1"
+    assert "STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT" in out
+    lb.minimize(python_wrapper(rosenbrock), X0, jac=True,
+                options={"disp": True, "maxiter": 2})
+    assert "ITERATIONS REACHED LIMIT" in capsys.readouterr().out
+
+
+def test_callback_gets_copies_of_iterates_like_scipy():
+    ours, ref = [], []
+
+    def cb_ours(xk):
+        ours.append(xk)
+        xk[:] = 1e6  # must not affect the solve
+
+    lb.fmin_l_bfgs_b(python_wrapper(rosenbrock), X0, callback=cb_ours,
+                     maxiter=15)
+    scipy_optimize.fmin_l_bfgs_b(python_wrapper(rosenbrock), X0,
+                                 callback=lambda xk: ref.append(xk.copy()),
+                                 maxiter=15)
+    assert len(ours) == len(ref) == 15
+    # (the first copy was overwritten by the callback itself)
+    x, f, d = lb.fmin_l_bfgs_b(python_wrapper(rosenbrock), X0, maxiter=15,
+                               callback=lambda xk: None)
+    np.testing.assert_allclose(x, ref[-1], rtol=1e-9)
+
+
+def test_callback_halting_semantics():
+    fun = python_wrapper(rosenbrock)
+
+    def stop_at_3(intermediate_result):
+        if intermediate_result.nit_seen >= 3 if hasattr(
+                intermediate_result, "nit_seen") else False:
+            raise StopIteration
+
+    calls = []
+
+    def new_style(intermediate_result):
+        calls.append((intermediate_result.x.copy(), intermediate_result.fun))
+        if len(calls) == 3:
+            raise StopIteration
+
+    res = lb.minimize(fun, X0, jac=True, callback=new_style)
+    ref_calls = []
+
+    def ref_new_style(intermediate_result):
+        ref_calls.append(intermediate_result.fun)
+        if len(ref_calls) == 3:
+            raise StopIteration
+
+    ref = scipy_optimize.minimize(fun, X0, jac=True, method="L-BFGS-B",
+                                  callback=ref_new_style)
+    assert res.nit == ref.nit == 3
+    assert (res.message, res.status, res.success) == \
+        (ref.message, ref.status, ref.success) == \
+        ("`callback` raised `StopIteration`.", 99, False)
+    np.testing.assert_allclose([c[1] for c in calls], ref_calls, rtol=1e-12)
+    assert calls[-1][1] == res.fun
+    # old style callback(xk) raising StopIteration halts too
+    n = [0]
+
+    def old_style(xk):
+        n[0] += 1
+        if n[0] == 2:
+            raise StopIteration
+
+    x, f, d = lb.fmin_l_bfgs_b(fun, X0, callback=old_style)
+    assert d["nit"] == 2 and d["task"] == "STOP: CALLBACK REQUESTED HALT"
+
+
+def test_minimize_options_and_jac_forms():
+    fun = python_wrapper(rosenbrock)
+    f_only = _f_only(rosenbrock)
+    g_only = lambda x: rosenbrock(x)[1]  # noqa: E731
+    X0 = np.array([-1.2, 1.0])
+    opts = {"maxcor": 5, "ftol": 1e-12, "gtol": 1e-7, "maxls": 30,
+            "maxiter": 500, "maxfun": 1000}
+    for jac, f, o in ((True, fun, opts), (g_only, f_only, opts),
+                      (None, f_only, {}), ("2-point", f_only, {})):
+        res = lb.minimize(f, X0, jac=jac, options=o)
+        ref = scipy_optimize.minimize(f, X0, jac=jac, options=o,
+                                      method="L-BFGS-B")
+        assert (res.nit, res.nfev, res.njev, res.message) == \
+            (ref.nit, ref.nfev, ref.njev, ref.message), jac
+        np.testing.assert_allclose(res.x, ref.x, rtol=1e-5, atol=1e-8)
+    res = lb.minimize(f_only, X0, jac="2-point",
+                      options={"finite_diff_rel_step": 1e-6})
+    ref = scipy_optimize.minimize(f_only, X0, jac="2-point",
+                                  method="L-BFGS-B",
+                                  options={"finite_diff_rel_step": 1e-6})
+    assert (res.nit, res.nfev) == (ref.nit, ref.nfev)
+    res = lb.minimize(fun, X0, jac=True, tol=1e-3)
+    ref = scipy_optimize.minimize(fun, X0, jac=True, tol=1e-3,
+                                  method="L-BFGS-B")
+    assert (res.nit, res.nfev, res.message) == (ref.nit, ref.nfev,
+                                                ref.message)
+    res = lb.minimize(fun, X0, jac=True, options={"eps": 1e-7})
+    assert res.success
+    for key in ("x", "fun", "jac", "nit", "nfev", "njev", "status",
+                "success", "message", "hess_inv"):
+        assert key in res and getattr(res, key) is res[key]
+
+
+def test_usable_as_scipy_custom_method():
+    fun = python_wrapper(rosenbrock)
+    bounds = scipy_optimize.Bounds(np.full(8, -0.5), np.full(8, 0.8))
+    res = scipy_optimize.minimize(fun, X0, jac=True, bounds=bounds,
+                                  method=lb.minimize,
+                                  options={"maxcor": 10})
+    ref = scipy_optimize.minimize(fun, X0, jac=True, bounds=bounds,
+                                  method="L-BFGS-B")
+    assert (res.nit, res.nfev, res.message) == (ref.nit, ref.nfev,
+                                                ref.message)
+    np.testing.assert_allclose(res.x, ref.x, rtol=1e-9)
+    seen = []
+    scipy_optimize.minimize(fun, X0, jac=True, method=lb.minimize,
+                            callback=lambda xk: seen.append(xk.copy()),
+                            options={"maxiter": 4})
+    assert len(seen) == 4
+
+
+# --------------------------------------------------------------- hess_inv
+
+def _dense_two_loop(sk, yk, v):
+    q = v.copy()
+    alphas = []
+    for s, y in zip(sk[::-1], yk[::-1]):
+        a = (s @ q) / (y @ s)
+        alphas.append(a)
+        q -= a * y
+    for (s, y), a in zip(zip(sk, yk), alphas[::-1]):
+        b = (y @ q) / (y @ s)
+        q += s * (a - b)
+    return q
+
+
+def _dense_bfgs_inverse(sk, yk):
+    n = sk.shape[1]
+    H = np.eye(n)
+    for s, y in zip(sk, yk):
+        rho = 1.0 / (y @ s)
+        V = np.eye(n) - rho * np.outer(y, s)
+        H = V.T @ H @ V + rho * np.outer(s, s)
+    return H
+
+
+def _pairs_from_callback(fun, x0, m, maxiter):
+    """The (s, y) pairs of a run, recorded from the iterates (oldest first)."""
+    xs, gs = [x0.copy()], [fun(x0)[1]]
+
+    def cb(xk):
+        xs.append(xk.copy())
+        gs.append(fun(xk)[1])
+    lb.fmin_l_bfgs_b(fun, x0, m=m, maxiter=maxiter, callback=cb)
+    s = np.diff(np.array(xs), axis=0)[:-1]
+    y = np.diff(np.array(gs), axis=0)[:-1]
+    keep = np.einsum("ij,ij->i", s, y) > 2.2e-16 * np.abs(
+        np.einsum("ij,ij->i", s, np.array(gs[:-2])))
+    return s[keep][-m:], y[keep][-m:]
+
+
+@pytest.mark.parametrize("maxiter", [3, 12])  # 12 > m: the ring has wrapped
+def test_hess_inv_is_the_two_loop_product_in_order(maxiter):
+    fun = python_wrapper(rosenbrock)
+    x0 = np.tile([-1.2, 1.0], 3)
+    res = lb.minimize(fun, x0, jac=True, options={"maxcor": 5,
+                                                   "maxiter": maxiter})
+    sk, yk = _pairs_from_callback(fun, x0, 5, maxiter)
+    # the step of the last iteration is never stored (the solve stops)
+    sk, yk = _pairs_from_callback(fun, x0, 5, maxiter)
+    H = res.hess_inv
+    assert H.n_corrs == len(sk)
+    np.testing.assert_allclose(H.sk, sk, rtol=1e-12, atol=1e-15)
+    v = np.arange(1.0, 7.0)
+    np.testing.assert_allclose(H.matvec(v), _dense_two_loop(sk, yk, v),
+                               rtol=1e-10)
+    np.testing.assert_allclose(H @ v, _dense_two_loop(sk, yk, v), rtol=1e-10)
+    np.testing.assert_allclose(H.todense(), _dense_bfgs_inverse(sk, yk),
+                               rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(H.todense(), H.todense().T, atol=1e-12)
+    if maxiter == 3:  # before the ring wraps scipy's operator agrees
+        ref = scipy_optimize.minimize(fun, x0, jac=True, method="L-BFGS-B",
+                                      options={"maxcor": 5, "maxiter": 3})
+        np.testing.assert_allclose(H.todense(), ref.hess_inv.todense(),
+                                   rtol=1e-9)
+
+
+def test_hess_inv_approximates_true_inverse_on_quadratic():
+    h = np.array([1.0, 2.0, 4.0, 8.0])
+    fun = python_wrapper(quadratic)
+    res = lb.minimize(fun, np.zeros(4), args=(h, np.ones(4)), jac=True,
+                      options={"gtol": 1e-12, "ftol": 1e-15})
+    H = res.hess_inv.todense()
+    true_inv = np.diag(1 / h)
+    # much closer to the true inverse than the initial H0 = I
+    assert np.linalg.norm(H - true_inv) < 0.25 * np.linalg.norm(
+        np.eye(4) - true_inv)
+    np.testing.assert_allclose(np.diag(H)[1:], 1 / h[1:], rtol=0.1)
