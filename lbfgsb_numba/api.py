@@ -18,14 +18,14 @@ from numba.core.registry import CPUDispatcher
 
 from . import status as _status
 from .bounds import normalize_bounds
-from .driver import PHASE_SEARCH, initialize, step
+from .driver import PHASE_SEARCH, initialize, step_at
 from .finite_diff import forward_difference
 from .hess_inv import LbfgsInvHessProduct
 from .result import OptimizeResult
 from .status import FG, NEW_X
 from .validation import (as_gradient, as_scalar_f, as_x0,
                          check_solver_options, unpack_fg)
-from .workspace import new_workspace
+from .workspace import field_addresses, new_workspace, workspace_addresses
 
 EPS = np.finfo(float).eps
 
@@ -40,14 +40,35 @@ def _make_objective(fun, jac, args, n, lower, upper, abs_step, rel_step):
     """Build ``evaluate(x) -> (f, g, calls of fun)`` for the three ways of
     giving the gradient: with f (jac True), separately (callable), or by
     forward differences (jac None)."""
+    shape = (n,)
+    f64 = np.dtype(np.float64)
+    ndarray = np.ndarray
+
+    # the checks below are the fast paths of as_scalar_f / as_gradient,
+    # inlined because they run once per evaluation
     if jac is True:
         def evaluate(x):
-            f, g = unpack_fg(fun(x, *args))
-            return as_scalar_f(f), as_gradient(g, n), 1
+            out = fun(x, *args)
+            if type(out) is tuple and len(out) == 2:
+                f, g = out
+            else:
+                f, g = unpack_fg(out)
+            if type(f) is not float:
+                f = as_scalar_f(f)
+            if not (type(g) is ndarray and g.dtype is f64 and
+                    g.shape == shape):
+                g = as_gradient(g, n)
+            return f, g, 1
     elif callable(jac):
         def evaluate(x):
-            f = as_scalar_f(fun(x, *args))
-            return f, as_gradient(jac(x, *args), n), 1
+            f = fun(x, *args)
+            if type(f) is not float:
+                f = as_scalar_f(f)
+            g = jac(x, *args)
+            if not (type(g) is ndarray and g.dtype is f64 and
+                    g.shape == shape):
+                g = as_gradient(g, n)
+            return f, g, 1
     else:
         def f_only(xx, *a):
             return as_scalar_f(fun(xx, *a))
@@ -98,20 +119,22 @@ def _callback_adapter(callback):
 
 @functools.lru_cache(maxsize=None)
 def _compiled_entries():
-    """Compiled ``allocate_workspace``, ``initialize`` and ``step`` for the
-    (single) workspace type, called without Numba's argument-type dispatch:
-    typing a workspace (it holds record arrays) costs ~100 us, a direct call
-    ~1 us.  Computed once per process from a tiny workspace."""
+    """Compiled ``initialize`` and ``step_at`` called without Numba's
+    argument-type dispatch: typing a workspace (it holds record arrays)
+    costs ~100 us a call; a direct call of ``step_at``, which takes only the
+    array of work-array addresses, costs well under 1 us.  Computed once per
+    process from a tiny workspace."""
     ws = new_workspace(1, 1)
     x = np.zeros(1)
     nbd = np.zeros(1, dtype=np.int32)
     initialize(ws, x, x, x, nbd, 1, 1.0, 1.0, 1, 1, 1)
-    step(ws)
-    ws_type = step.typeof_pyval(ws)
+    addresses = workspace_addresses(ws)
+    step_at(addresses, 1, 1)
     entries = []
-    for disp in (initialize, step):
+    for disp, first in ((initialize, ws), (step_at, addresses)):
+        first_type = disp.typeof_pyval(first)
         for sig, overload in disp.overloads.items():
-            if sig and sig[0] == ws_type:
+            if sig and sig[0] == first_type:
                 entries.append(overload.entry_point)
                 break
         else:
@@ -162,24 +185,30 @@ def _run_python(ws, evaluate, callback, log):
     stop_slot = st["stop_request"]
     x = ws.x
     g_slot = ws.g
-    njev = 0
+    n, m = x.shape[0], ws.s_pairs.shape[0]
+    addresses = field_addresses(ws)  # ws outlives every use of them
     advance = _compiled_entries()[1]
-    task = advance(ws)  # START: asks for f and g at x0
-    while True:
-        if task == FG:
-            f, g, used = evaluate(x.copy())
-            f_slot[0] = f
-            g_slot[:] = g
-            nfev_slot[0] += used
-            njev += 1
-        elif task == NEW_X:
-            if callback is not None and callback(x, float(f_slot[0])):
-                stop_slot[0] = 1
-            if log is not None:
-                log.iteration(ws, st)
-        else:
-            return task, njev
-        task = advance(ws)
+    nfev = njev = 0
+    task = advance(addresses, n, m)  # START: asks for f and g at x0
+    try:
+        while True:
+            if task == FG:
+                f, g, used = evaluate(x.copy())
+                f_slot[0] = f
+                g_slot[:] = g
+                nfev += used
+                njev += 1
+            elif task == NEW_X:
+                nfev_slot[0] = nfev  # the driver checks maxfun next
+                if callback is not None and callback(x, float(f_slot[0])):
+                    stop_slot[0] = 1
+                if log is not None:
+                    log.iteration(ws, st)
+            else:
+                return task, njev
+            task = advance(addresses, n, m)
+    finally:
+        nfev_slot[0] = nfev
 
 
 def _solve(fun, x0, args, jac, bounds, m, ftol, gtol, abs_step, rel_step,

@@ -24,11 +24,10 @@ import numpy as np
 from numba import carray, cfunc, njit, types
 from numba.core.registry import CPUDispatcher
 
-from .driver import initialize, step, step_arrays
+from .driver import initialize, step, step_at
 from .finite_diff import fd_gradient_njit, normalize_steps
 from .status import FG, NEW_X
-from .workspace import (N_FIELDS, allocate_workspace, workspace_addresses,
-                        workspace_views)
+from .workspace import N_FIELDS, allocate_workspace, workspace_addresses
 
 NjitResult = namedtuple("NjitResult",
                         ["x", "fun", "jac", "nit", "nfev", "status", "task"])
@@ -83,8 +82,7 @@ def step_c(addresses, n, m):
     addresses of its fields (``workspace.workspace_addresses``), with n
     variables and memory m.  Called through a pointer, so the solver is
     compiled once (and cached), never again inside each caller."""
-    a = carray(addresses, (N_FIELDS,))
-    return step_arrays(*workspace_views(a, n, m))
+    return step_at(carray(addresses, (N_FIELDS,)), n, m)
 
 
 @njit(nogil=True)

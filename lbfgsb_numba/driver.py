@@ -43,6 +43,7 @@ from .status import (ABNORMAL_LINE_SEARCH, ABNORMAL_NONFINITE_SEARCH,
                      CONV_F, CONV_GRAD, FG, NEW_X, STOP_CALLBACK,
                      STOP_MAXFUN, STOP_MAXITER)
 from .subspace import free_set, reduced_gradient, subspace_step
+from .workspace import workspace_views
 
 EPSMCH = 2.220446049250313e-16
 
@@ -372,6 +373,14 @@ def step_arrays(x, g, lower, upper, bound_type, s_pairs, y_pairs, sy, ss,
                     direction, x_prev, g_prev, breakpoints, break_index,
                     x_saved, free_active, where, changed, wp, wc, wbp, wv,
                     wm, st, ls)
+
+
+@njit(cache=True, nogil=True)
+def step_at(addresses, n, m):
+    """``step`` on the workspace whose field addresses are in ``addresses``
+    (``workspace.workspace_addresses``), with n variables and memory m: the
+    cheapest entry to call from Python (one small array to unbox)."""
+    return step_arrays(*workspace_views(addresses, n, m))
 
 
 @njit(cache=True, nogil=True, _nrt=False)

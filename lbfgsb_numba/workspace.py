@@ -214,7 +214,14 @@ def workspace_addresses(ws):
     return a
 
 
-@njit(cache=True, nogil=True, _nrt=False, inline='always')
+def field_addresses(ws):
+    """``workspace_addresses`` computed in Python (no Numba dispatch, which
+    is slow for a tuple holding record arrays)."""
+    return np.fromiter((arr.__array_interface__["data"][0] for arr in ws),
+                       dtype=np.int64, count=N_FIELDS)
+
+
+@njit(cache=True, nogil=True, inline='always')
 def workspace_views(a, n, m):
     """The workspace fields as array views of the addresses in ``a``."""
     m2 = 2 * m
