@@ -78,9 +78,9 @@ def solve_upper(a, k, b, boff):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def middle_product(sy, t_chol, col, v, out):
-    """out[:2col] = M v[:2col] for the middle matrix M (see module doc).
-    Returns 0, or nonzero if J is singular."""
+def middle_product(sy, t_chol, sqrt_d, col, v, out):
+    """out[:2col] = M v[:2col] for the middle matrix M (see module doc);
+    sqrt_d[:col] holds D^1/2.  Returns 0, or nonzero if J is singular."""
     if col == 0:
         return 0
     # forward half: [D^1/2 0; -L D^-1/2 J] p = v
@@ -94,13 +94,13 @@ def middle_product(sy, t_chol, col, v, out):
     if info != 0:
         return info
     for i in range(col):
-        out[i] = v[i] / math.sqrt(sy[i, i])
+        out[i] = v[i] / sqrt_d[i]
     # backward half: [-D^1/2 D^-1/2 L'; 0 J'] p = p
     info = solve_upper(t_chol, col, out, col)
     if info != 0:
         return info
     for i in range(col):
-        out[i] = -out[i] / math.sqrt(sy[i, i])
+        out[i] = -out[i] / sqrt_d[i]
     for i in range(col):
         acc = 0.0
         for k in range(i + 1, col):
@@ -110,9 +110,12 @@ def middle_product(sy, t_chol, col, v, out):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def form_t(t_chol, sy, ss, col, theta):
+def form_t(t_chol, sqrt_d, sy, ss, col, theta):
     """Form T = theta S'S + L D^-1 L' (upper triangle) and factor T = J J'
-    with J' in the upper triangle of ``t_chol``.  Returns 0 or nonzero."""
+    with J' in the upper triangle of ``t_chol``; sqrt_d = D^1/2.  Returns 0
+    or nonzero."""
+    for j in range(col):
+        sqrt_d[j] = math.sqrt(sy[j, j])
     for j in range(col):
         t_chol[0, j] = theta * ss[0, j]
     for i in range(1, col):

@@ -66,7 +66,8 @@ def heap_pop_min(nleft, t, order, build):
 
 @njit(cache=True, nogil=True, _nrt=False)
 def cauchy_point(x, g, lower, upper, bound_type, where, breakpoints,
-                 break_index, d, xcp, s_pairs, y_pairs, sy, t_chol, theta,
+                 break_index, d, xcp, s_pairs, y_pairs, sy, t_chol, sqrt_d,
+                 theta,
                  col, head, m, wp, wc, wbp, wv, sbgnrm, state):
     """Compute the GCP into ``xcp`` and wc = W'(xcp - x) for the subspace step.
 
@@ -154,7 +155,7 @@ def cauchy_point(x, g, lower, upper, bound_type, where, breakpoints,
     f2 = -theta * f1
     f2_org = f2
     if col > 0:
-        info = middle_product(sy, t_chol, col, wp, wv)
+        info = middle_product(sy, t_chol, sqrt_d, col, wp, wv)
         if info != 0:
             return info
         acc = 0.0
@@ -216,7 +217,7 @@ def cauchy_point(x, g, lower, upper, bound_type, where, breakpoints,
                     wbp[j] = y_pairs[p, ibp]
                     wbp[col + j] = theta * s_pairs[p, ibp]
                     p = (p + 1) % m
-                info = middle_product(sy, t_chol, col, wbp, wv)
+                info = middle_product(sy, t_chol, sqrt_d, col, wbp, wv)
                 if info != 0:
                     return info
                 wmc = 0.0

@@ -233,9 +233,9 @@ def _search(x, g, lower, upper, bound_type, x_cauchy, direction, x_prev,
 
 @njit(cache=True, nogil=True, _nrt=False, inline='always')
 def _iterate(x, g, lower, upper, bound_type, s_pairs, y_pairs, sy, t_chol,
-             k_factor, k_products, x_cauchy, reduced_grad, direction, x_prev,
-             g_prev, breakpoints, break_index, x_saved, free_active, where,
-             changed, wp, wc, wbp, wv, wm, st, ls):
+             sqrt_d, k_factor, k_products, x_cauchy, reduced_grad, direction,
+             x_prev, g_prev, breakpoints, break_index, x_saved, free_active,
+             where, changed, wp, wc, wbp, wv, wm, st, ls):
     """Compute a search direction from the current iterate and start the
     line search; returns FG for the first trial point, or a final code."""
     n = x.shape[0]
@@ -252,7 +252,7 @@ def _iterate(x, g, lower, upper, bound_type, s_pairs, y_pairs, sy, t_chol,
             info = cauchy_point(
                 x, g, lower, upper, bound_type, where, breakpoints,
                 break_index, direction, x_cauchy, s_pairs, y_pairs, sy,
-                t_chol, st.theta, st.col, st.head, m, wp, wc, wbp, wv,
+                t_chol, sqrt_d, st.theta, st.col, st.head, m, wp, wc, wbp, wv,
                 st.sbgnrm, st)
             if info != 0:
                 _reset_memory(st)
@@ -270,7 +270,8 @@ def _iterate(x, g, lower, upper, bound_type, s_pairs, y_pairs, sy, t_chol,
                 _reset_memory(st)
                 continue
             info = reduced_gradient(
-                x, g, s_pairs, y_pairs, sy, t_chol, x_cauchy, reduced_grad,
+                x, g, s_pairs, y_pairs, sy, t_chol, sqrt_d, x_cauchy,
+                reduced_grad,
                 wc, wm, free_active, st.theta, st.col, st.head, m, st.nfree,
                 st.constrained)
             if info == 0:
@@ -297,7 +298,7 @@ def _iterate(x, g, lower, upper, bound_type, s_pairs, y_pairs, sy, t_chol,
 
 @njit(cache=True, nogil=True, _nrt=False, inline='always')
 def _update_memory(g, g_prev, direction, s_pairs, y_pairs, sy, ss, t_chol,
-                   st):
+                   sqrt_d, st):
     """After an accepted step: y = g - g_prev (kept in g_prev), s = stp d
     (kept in direction); store the pair unless s'y <= eps * (-g_prev's)."""
     n = g.shape[0]
@@ -322,13 +323,13 @@ def _update_memory(g, g_prev, direction, s_pairs, y_pairs, sy, ss, t_chol,
     st.updated = 1
     st.iupdat += 1
     add_pair(s_pairs, y_pairs, sy, ss, direction, g_prev, st, rr, dr)
-    if form_t(t_chol, sy, ss, st.col, st.theta) != 0:
+    if form_t(t_chol, sqrt_d, sy, ss, st.col, st.theta) != 0:
         _reset_memory(st)
 
 
 @njit(cache=True, nogil=True, _nrt=False)
 def step_arrays(x, g, lower, upper, bound_type, s_pairs, y_pairs, sy, ss,
-                t_chol, k_factor, k_products, x_cauchy, reduced_grad,
+                t_chol, sqrt_d, k_factor, k_products, x_cauchy, reduced_grad,
                 direction, x_prev, g_prev, breakpoints, break_index, x_saved,
                 free_active, where, changed, wp, wc, wbp, wv, wm, state,
                 search):
@@ -365,12 +366,12 @@ def step_arrays(x, g, lower, upper, bound_type, s_pairs, y_pairs, sy, ss,
         if st.f_old - st.f <= st.tol * scale:
             return _finish(st, CONV_F)
         _update_memory(g, g_prev, direction, s_pairs, y_pairs, sy, ss,
-                       t_chol, st)
+                       t_chol, sqrt_d, st)
     else:
         return st.task
     return _iterate(x, g, lower, upper, bound_type, s_pairs, y_pairs, sy,
-                    t_chol, k_factor, k_products, x_cauchy, reduced_grad,
-                    direction, x_prev, g_prev, breakpoints, break_index,
+                    t_chol, sqrt_d, k_factor, k_products, x_cauchy,
+                    reduced_grad, direction, x_prev, g_prev, breakpoints, break_index,
                     x_saved, free_active, where, changed, wp, wc, wbp, wv,
                     wm, st, ls)
 

@@ -56,7 +56,8 @@ def free_set(n, where, free_active, changed, updated, constrained, it, state):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def reduced_gradient(x, g, s_pairs, y_pairs, sy, t_chol, xcp, r, wc, wm,
+def reduced_gradient(x, g, s_pairs, y_pairs, sy, t_chol, sqrt_d, xcp, r, wc,
+                     wm,
                      free_active, theta, col, head, m, nfree, constrained):
     """r[:nfree] = -Z'(g + B(xcp - x)) using wc = W'(xcp - x) from the
     Cauchy search (r = -g when unconstrained).  Returns 0 or -8 (singular)."""
@@ -68,7 +69,7 @@ def reduced_gradient(x, g, s_pairs, y_pairs, sy, t_chol, xcp, r, wc, wm,
     for i in range(nfree):
         k = free_active[i]
         r[i] = -theta * (xcp[k] - x[k]) - g[k]
-    if middle_product(sy, t_chol, col, wc, wm) != 0:
+    if middle_product(sy, t_chol, sqrt_d, col, wc, wm) != 0:
         return -8
     p = head
     for j in range(col):

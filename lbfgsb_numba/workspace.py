@@ -19,6 +19,7 @@ sy                        (m, m)       S'Y (strictly lower part = L, diag = D)
 ss                        (m, m)       S'S (upper triangle)
 t_chol                    (m, m)       Cholesky factor J' of T = theta S'S +
                                        L D^-1 L' (upper triangle)
+sqrt_d                    (m,)         D^1/2: square roots of s_i'y_i
 k_factor                  (2m, 2m)     factor of the subspace matrix K (upper)
 k_products                (2m, 2m)     inner products Y'ZZ'Y, S'AA'S, L_a+R_z
                                        kept between iterations to update K
@@ -84,7 +85,8 @@ SEARCH_DTYPE = np.dtype([
 
 Workspace = namedtuple("Workspace", [
     "x", "g", "lower", "upper", "bound_type",
-    "s_pairs", "y_pairs", "sy", "ss", "t_chol", "k_factor", "k_products",
+    "s_pairs", "y_pairs", "sy", "ss", "t_chol", "sqrt_d", "k_factor",
+    "k_products",
     "x_cauchy", "reduced_grad", "direction", "x_prev", "g_prev",
     "breakpoints", "break_index", "x_saved", "free_active", "where",
     "changed", "wp", "wc", "wbp", "wv", "wm", "state", "search",
@@ -101,7 +103,7 @@ def allocate_workspace(n, m):
         np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n),
         np.zeros(n, dtype=np.int32),
         np.zeros((m, n)), np.zeros((m, n)),
-        np.zeros((m, m)), np.zeros((m, m)), np.zeros((m, m)),
+        np.zeros((m, m)), np.zeros((m, m)), np.zeros((m, m)), np.zeros(m),
         np.zeros((2 * m, 2 * m)), np.zeros((2 * m, 2 * m)),
         np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n),
         np.zeros(n), np.zeros(n, dtype=np.int32), np.zeros(n),
@@ -120,7 +122,8 @@ def workspace_layout(n, m):
     f8, i4 = np.float64, np.int32
     vec, pairs, small, big, short = (n,), (m, n), (m, m), (2 * m, 2 * m), (2 * m,)
     return ([(vec, f8)] * 4 + [(vec, i4)] + [(pairs, f8)] * 2 +
-            [(small, f8)] * 3 + [(big, f8)] * 2 + [(vec, f8)] * 6 +
+            [(small, f8)] * 3 + [((m,), f8)] + [(big, f8)] * 2 +
+            [(vec, f8)] * 6 +
             [(vec, i4), (vec, f8)] + [(vec, i4)] * 3 + [(short, f8)] * 5 +
             [((1,), STATE_DTYPE), ((1,), SEARCH_DTYPE)])
 
@@ -193,24 +196,25 @@ def workspace_addresses(ws):
     a[7] = ws.sy.ctypes.data
     a[8] = ws.ss.ctypes.data
     a[9] = ws.t_chol.ctypes.data
-    a[10] = ws.k_factor.ctypes.data
-    a[11] = ws.k_products.ctypes.data
-    i = 12
+    a[10] = ws.sqrt_d.ctypes.data
+    a[11] = ws.k_factor.ctypes.data
+    a[12] = ws.k_products.ctypes.data
+    i = 13
     for arr in (ws.x_cauchy, ws.reduced_grad, ws.direction, ws.x_prev,
                 ws.g_prev, ws.breakpoints):
         a[i] = arr.ctypes.data
         i += 1
-    a[18] = ws.break_index.ctypes.data
-    a[19] = ws.x_saved.ctypes.data
-    a[20] = ws.free_active.ctypes.data
-    a[21] = ws.where.ctypes.data
-    a[22] = ws.changed.ctypes.data
-    i = 23
+    a[19] = ws.break_index.ctypes.data
+    a[20] = ws.x_saved.ctypes.data
+    a[21] = ws.free_active.ctypes.data
+    a[22] = ws.where.ctypes.data
+    a[23] = ws.changed.ctypes.data
+    i = 24
     for arr in (ws.wp, ws.wc, ws.wbp, ws.wv, ws.wm):
         a[i] = arr.ctypes.data
         i += 1
-    a[28] = ws.state.ctypes.data
-    a[29] = ws.search.ctypes.data
+    a[29] = ws.state.ctypes.data
+    a[30] = ws.search.ctypes.data
     return a
 
 
@@ -230,15 +234,16 @@ def workspace_views(a, n, m):
             carray(_as_i32(a[4]), (n,)),
             carray(_as_f64(a[5]), (m, n)), carray(_as_f64(a[6]), (m, n)),
             carray(_as_f64(a[7]), (m, m)), carray(_as_f64(a[8]), (m, m)),
-            carray(_as_f64(a[9]), (m, m)), carray(_as_f64(a[10]), (m2, m2)),
+            carray(_as_f64(a[9]), (m, m)), carray(_as_f64(a[10]), (m,)),
             carray(_as_f64(a[11]), (m2, m2)),
-            carray(_as_f64(a[12]), (n,)), carray(_as_f64(a[13]), (n,)),
-            carray(_as_f64(a[14]), (n,)), carray(_as_f64(a[15]), (n,)),
-            carray(_as_f64(a[16]), (n,)), carray(_as_f64(a[17]), (n,)),
-            carray(_as_i32(a[18]), (n,)), carray(_as_f64(a[19]), (n,)),
-            carray(_as_i32(a[20]), (n,)), carray(_as_i32(a[21]), (n,)),
-            carray(_as_i32(a[22]), (n,)),
-            carray(_as_f64(a[23]), (m2,)), carray(_as_f64(a[24]), (m2,)),
-            carray(_as_f64(a[25]), (m2,)), carray(_as_f64(a[26]), (m2,)),
-            carray(_as_f64(a[27]), (m2,)),
-            carray(_as_state(a[28]), (1,)), carray(_as_search(a[29]), (1,)))
+            carray(_as_f64(a[12]), (m2, m2)),
+            carray(_as_f64(a[13]), (n,)), carray(_as_f64(a[14]), (n,)),
+            carray(_as_f64(a[15]), (n,)), carray(_as_f64(a[16]), (n,)),
+            carray(_as_f64(a[17]), (n,)), carray(_as_f64(a[18]), (n,)),
+            carray(_as_i32(a[19]), (n,)), carray(_as_f64(a[20]), (n,)),
+            carray(_as_i32(a[21]), (n,)), carray(_as_i32(a[22]), (n,)),
+            carray(_as_i32(a[23]), (n,)),
+            carray(_as_f64(a[24]), (m2,)), carray(_as_f64(a[25]), (m2,)),
+            carray(_as_f64(a[26]), (m2,)), carray(_as_f64(a[27]), (m2,)),
+            carray(_as_f64(a[28]), (m2,)),
+            carray(_as_state(a[29]), (1,)), carray(_as_search(a[30]), (1,)))

@@ -1,0 +1,416 @@
+"""Side-by-side speed comparison with scipy's L-BFGS-B.
+
+    python -m lbfgsb_numba.bench [--quick] [--plot PATH]
+
+prints, for one run on this machine, ours vs scipy as ratios:
+
+* Python path: chained Rosenbrock with a numpy objective, n = 2, 10, 100;
+* compiled path: the same problems with an @njit objective (ours) against
+  scipy with the numpy objective;
+* batch: 2000 bounded 5-parameter exponential fits (40 points each) in one
+  ``minimize_batch`` call against a Python loop of scipy fmin_l_bfgs_b;
+* large n = 10^6 with bounds: time and peak memory (each solve in a fresh
+  process; memory is tracemalloc's peak of what the solve allocates, which
+  covers numpy arrays and both solvers' work arrays);
+* first solve in a fresh process (import included, warm cache).
+
+Timings interleave ours and scipy's repetitions and keep the minimum, so the
+ratios come from one run under the same machine load.  scipy (and, for the
+plot, matplotlib) are imported lazily: they are optional.  The problem
+definitions here are shared with the asv suite (asv_benchmarks/).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+from numba import njit
+
+# ----------------------------------------------------------------- problems
+
+
+def rosenbrock_numpy(x):
+    """Chained Rosenbrock f and gradient with numpy (a typical user's
+    objective)."""
+    t = x[1:] - x[:-1] ** 2
+    u = 1.0 - x[:-1]
+    f = float(100.0 * np.dot(t, t) + np.dot(u, u))
+    g = np.zeros_like(x)
+    g[:-1] = -400.0 * x[:-1] * t - 2.0 * u
+    g[1:] += 200.0 * t
+    return f, g
+
+
+@njit(cache=True)
+def rosenbrock_njit(x):
+    """Chained Rosenbrock f and gradient, compiled."""
+    n = x.shape[0]
+    f = 0.0
+    g = np.zeros(n)
+    for i in range(n - 1):
+        t = x[i + 1] - x[i] * x[i]
+        u = 1.0 - x[i]
+        f += 100.0 * t * t + u * u
+        g[i] += -400.0 * x[i] * t - 2.0 * u
+        g[i + 1] += 200.0 * t
+    return f, g
+
+
+def rosenbrock_start(n):
+    x0 = np.full(n, -1.2)
+    x0[1::2] = 1.0
+    return x0
+
+
+FIT_T = np.linspace(0.0, 4.0, 40)
+FIT_LOWER = np.array([0.0, 0.0, 0.0, 0.0, -1.0])
+FIT_UPPER = np.array([10.0, 10.0, 10.0, 10.0, 1.0])
+FIT_X0 = np.array([1.5, 2.0, 0.5, 0.2, 0.0])
+
+
+@njit(cache=True)
+def two_exp_njit(p, t, y):
+    """Least squares of p0 exp(-p1 t) + p2 exp(-p3 t) + p4 - y, compiled."""
+    f = 0.0
+    g = np.zeros(5)
+    for i in range(t.shape[0]):
+        e1 = np.exp(-p[1] * t[i])
+        e3 = np.exp(-p[3] * t[i])
+        r = p[0] * e1 + p[2] * e3 + p[4] - y[i]
+        f += r * r
+        g[0] += 2.0 * r * e1
+        g[1] -= 2.0 * r * p[0] * t[i] * e1
+        g[2] += 2.0 * r * e3
+        g[3] -= 2.0 * r * p[2] * t[i] * e3
+        g[4] += 2.0 * r
+    return f, g
+
+
+def two_exp_numpy(p, t, y):
+    """The same least squares with numpy."""
+    e1 = np.exp(-p[1] * t)
+    e3 = np.exp(-p[3] * t)
+    r = p[0] * e1 + p[2] * e3 + p[4] - y
+    g = 2.0 * np.array([r @ e1, -p[0] * (r @ (t * e1)), r @ e3,
+                        -p[2] * (r @ (t * e3)), r.sum()])
+    return float(r @ r), g
+
+
+def two_exp_data(k, seed=0):
+    """k noisy curves (k, 40) around random true parameters."""
+    rng = np.random.default_rng(seed)
+    p = np.column_stack([rng.uniform(1, 2, k), rng.uniform(1.5, 3.0, k),
+                         rng.uniform(0.3, 1.0, k), rng.uniform(0.1, 0.4, k),
+                         rng.uniform(-0.1, 0.1, k)])
+    y = (p[:, :1] * np.exp(-p[:, 1:2] * FIT_T)
+         + p[:, 2:3] * np.exp(-p[:, 3:4] * FIT_T) + p[:, 4:5]
+         + rng.normal(0.0, 0.005, (k, FIT_T.size)))
+    return y
+
+
+def large_problem(n):
+    """A bounded problem of size n with a numpy objective; about a third of
+    the variables end at a bound.  Returns (fg, x0, lower, upper)."""
+    target = 2.0 * np.sin(np.arange(n) * 0.37)
+    weight = 1.0 + 4.0 * (np.arange(n) % 7) / 7.0
+
+    def fg(x):
+        d = x - target
+        t = x[1:] - x[:-1]
+        f = float(np.dot(weight * d, d) + 2.0 * np.dot(t, t)
+                  + np.sum(np.cos(x)))
+        g = 2.0 * weight * d - np.sin(x)
+        g[1:] += 4.0 * t
+        g[:-1] -= 4.0 * t
+        return f, g
+    return fg, np.zeros(n), np.full(n, -0.5), np.full(n, 0.8)
+
+
+# ------------------------------------------------------------------ timing
+
+
+def best_of(fns, repeat):
+    """Interleave repetitions of several callables; return each minimum."""
+    best = [np.inf] * len(fns)
+    for _ in range(repeat):
+        for i, fn in enumerate(fns):
+            t0 = time.perf_counter()
+            fn()
+            best[i] = min(best[i], time.perf_counter() - t0)
+    return best
+
+
+def _scipy():
+    from scipy.optimize import fmin_l_bfgs_b
+    return fmin_l_bfgs_b
+
+
+def python_path(ns=(2, 10, 100), repeat=7):
+    """Rows (n, nit ours, nit scipy, t ours, t scipy) for a numpy
+    objective on both sides."""
+    from . import fmin_l_bfgs_b
+    sp = _scipy()
+    rows = []
+    for n in ns:
+        x0 = rosenbrock_start(n)
+        ours = fmin_l_bfgs_b(rosenbrock_numpy, x0)
+        ref = sp(rosenbrock_numpy, x0)
+        t_ours, t_ref = best_of(
+            [lambda: fmin_l_bfgs_b(rosenbrock_numpy, x0),
+             lambda: sp(rosenbrock_numpy, x0)], repeat)
+        rows.append((n, ours[2]["nit"], ref[2]["nit"], ours[2]["funcalls"],
+                     t_ours, t_ref))
+    return rows
+
+
+def compiled_path(ns=(2, 10, 100), repeat=7):
+    """Rows (n, nit, nfev, t ours compiled, t scipy numpy objective)."""
+    from . import fmin_l_bfgs_b
+    sp = _scipy()
+    rows = []
+    for n in ns:
+        x0 = rosenbrock_start(n)
+        ours = fmin_l_bfgs_b(rosenbrock_njit, x0)
+        t_ours, t_ref = best_of(
+            [lambda: fmin_l_bfgs_b(rosenbrock_njit, x0),
+             lambda: sp(rosenbrock_numpy, x0)], repeat)
+        rows.append((n, ours[2]["nit"], ours[2]["funcalls"], t_ours, t_ref))
+    return rows
+
+
+def batch(k=2000, scipy_fits=200, repeat=3):
+    """(k, t batch, t scipy per fit, fits as good as scipy's, compared,
+    mean nfev, mean nit)."""
+    from . import minimize_batch
+    sp = _scipy()
+    y = two_exp_data(k)
+    t = np.broadcast_to(FIT_T, (k, FIT_T.size))
+    x0 = np.broadcast_to(FIT_X0, (k, 5))
+    bounds = (FIT_LOWER, FIT_UPPER)
+    res = minimize_batch(two_exp_njit, x0, args=(t, y), bounds=bounds)
+    sub = min(k, scipy_fits)
+    pairs = list(zip(FIT_LOWER, FIT_UPPER))
+
+    def scipy_loop():
+        return [sp(two_exp_numpy, FIT_X0, args=(FIT_T, y[i]), bounds=pairs)
+                for i in range(sub)]
+    ref = scipy_loop()
+    t_batch, t_loop = best_of(
+        [lambda: minimize_batch(two_exp_njit, x0, args=(t, y),
+                                bounds=bounds), scipy_loop], repeat)
+    f_ref = np.array([r[1] for r in ref])
+    good = int(np.sum(res.fun[:sub] <= f_ref * (1 + 1e-6) + 1e-12))
+    return (k, t_batch, t_loop / sub, good, sub, float(res.nfev.mean()),
+            float(res.nit.mean()))
+
+
+_LARGE_SCRIPT = textwrap.dedent("""
+    import json, sys, time, tracemalloc
+    import numpy as np
+    from lbfgsb_numba.bench import large_problem
+    n, solver, bounded, maxiter = (int(sys.argv[1]), sys.argv[2],
+                                   sys.argv[3] == "1", int(sys.argv[4]))
+    if solver == "ours":
+        from lbfgsb_numba import fmin_l_bfgs_b
+        fmin_l_bfgs_b(lambda x: (float(x @ x), 2 * x), np.ones(3),
+                      bounds=(np.zeros(3), np.ones(3)))  # load compiled code
+    else:
+        from scipy.optimize import fmin_l_bfgs_b
+    fg, x0, lower, upper = large_problem(n)
+
+    def solve():
+        # the bounds in the form each solver takes (scipy: pairs or Bounds)
+        if solver == "ours":
+            bounds = (lower, upper) if bounded else None
+        else:
+            bounds = list(zip(lower, upper)) if bounded else None
+        return fmin_l_bfgs_b(fg, x0, bounds=bounds, maxiter=maxiter)
+    t0 = time.perf_counter()
+    x, f, d = solve()
+    dt = time.perf_counter() - t0
+    nit, nfev = d["nit"], d["funcalls"]
+    del x, d
+    tracemalloc.start()           # memory in a second, untimed run:
+    solve()                       # peak of numpy/Python allocations
+    peak = tracemalloc.get_traced_memory()[1]
+    print(json.dumps({"time": dt, "peak_mb": peak / 2**20,
+                      "nit": nit, "nfev": nfev, "f": f}))
+""")
+
+
+def large(n=10**6, bounded=True, maxiter=30, repeat=2):
+    """{'ours': {...}, 'scipy': {...}} from fresh processes (best time of
+    ``repeat``; peak memory over the baseline, in MB)."""
+    out = {}
+    for _ in range(repeat):
+        for solver in ("ours", "scipy"):
+            run = subprocess.run(
+                [sys.executable, "-c", _LARGE_SCRIPT, str(n), solver,
+                 "1" if bounded else "0", str(maxiter)],
+                capture_output=True, text=True, check=True)
+            r = json.loads(run.stdout.strip().splitlines()[-1])
+            if solver not in out or r["time"] < out[solver]["time"]:
+                out[solver] = r
+    return out
+
+
+_FIRST_SCRIPT = textwrap.dedent("""
+    import time
+    t0 = time.perf_counter()
+    import numpy as np
+    from lbfgsb_numba import fmin_l_bfgs_b
+    fmin_l_bfgs_b(lambda x: (float(x @ x), 2 * x), np.ones(3),
+                  bounds=[(0.5, 2)] * 3)
+    print(time.perf_counter() - t0)
+""")
+
+_FIRST_COMPILED_SCRIPT = textwrap.dedent("""
+    import time
+    t0 = time.perf_counter()
+    import numpy as np
+    from lbfgsb_numba import fmin_l_bfgs_b
+    from lbfgsb_numba.bench import rosenbrock_njit, rosenbrock_start
+    fmin_l_bfgs_b(rosenbrock_njit, rosenbrock_start(4))
+    print(time.perf_counter() - t0)
+""")
+
+
+def first_solve(compiled=False, cold=False):
+    """Seconds for import + first solve in a fresh process: with a warm
+    cache (after one run that fills it), or with an empty Numba cache
+    directory when ``cold`` (everything compiled)."""
+    env = dict(os.environ)
+    script = _FIRST_COMPILED_SCRIPT if compiled else _FIRST_SCRIPT
+    if cold:
+        import tempfile
+        env["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="lbfgsb-cold-")
+    else:
+        subprocess.run([sys.executable, "-c", script], env=env,
+                       capture_output=True, check=True)
+    run = subprocess.run([sys.executable, "-c", script], env=env,
+                         capture_output=True, text=True, check=True)
+    return float(run.stdout.strip().splitlines()[-1])
+
+
+# ------------------------------------------------------------------ report
+
+
+def machine():
+    import numba
+    try:
+        import scipy
+        scipy_version = scipy.__version__
+    except ImportError:
+        scipy_version = "not installed"
+    return (f"{platform.platform()}, {platform.processor() or platform.machine()}, "
+            f"{os.cpu_count()} cores; Python {platform.python_version()}, "
+            f"numpy {np.__version__}, numba {numba.__version__}, "
+            f"scipy {scipy_version}")
+
+
+def _geomean(values):
+    return float(np.exp(np.mean(np.log(values))))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m lbfgsb_numba.bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="smaller sizes and fewer repeats")
+    parser.add_argument("--plot", metavar="PATH",
+                        help="save a PNG of time versus n (needs matplotlib)")
+    args = parser.parse_args(argv)
+    quick = args.quick
+    rep = 3 if quick else 7
+    print(f"lbfgsb_numba vs scipy L-BFGS-B on {machine()}\n")
+
+    rows = python_path(repeat=rep)
+    print("Python path, chained Rosenbrock, numpy objective (f, g):")
+    print(f"{'n':>6} {'nit ours':>9} {'nit scipy':>10} {'ours ms':>9} "
+          f"{'scipy ms':>9} {'ours/scipy':>11}")
+    for n, nit, nit_ref, nfev, t, t_ref in rows:
+        print(f"{n:6d} {nit:9d} {nit_ref:10d} {t * 1e3:9.3f} {t_ref * 1e3:9.3f}"
+              f" {t / t_ref:11.2f}")
+
+    crows = compiled_path(repeat=rep)
+    print("\nCompiled path (@njit objective) vs scipy with the numpy "
+          "objective:")
+    print(f"{'n':>6} {'nit':>5} {'ours ms':>9} {'scipy ms':>9} "
+          f"{'speedup':>8} {'us/iter':>8}")
+    for n, nit, nfev, t, t_ref in crows:
+        print(f"{n:6d} {nit:5d} {t * 1e3:9.3f} {t_ref * 1e3:9.3f} "
+              f"{t_ref / t:7.1f}x {t / nit * 1e6:8.2f}")
+    print(f"geometric mean speedup: "
+          f"{_geomean([r[4] / r[3] for r in crows]):.1f}x")
+
+    k, t_batch, t_fit_ref, good, sub, nfev, nit = batch(
+        k=500 if quick else 2000, scipy_fits=50 if quick else 200,
+        repeat=2 if quick else 3)
+    print(f"\nBatch: {k} bounded 5-parameter exponential fits (40 points), "
+          f"mean nit {nit:.1f}, mean nfev {nfev:.1f}:")
+    print(f"  minimize_batch {t_batch * 1e3:.1f} ms ({t_batch / k * 1e6:.1f} "
+          f"us per fit); scipy loop {t_fit_ref * 1e3:.3f} ms per fit; "
+          f"speedup {t_fit_ref / (t_batch / k):.0f}x; fits as good as "
+          f"scipy's: {good}/{sub}")
+
+    n_large = 10**5 if quick else 10**6
+    print(f"\nLarge n = {n_large}, numpy objective, maxiter 30 "
+          f"(fresh process each):")
+    for bounded in (True, False):
+        res = large(n_large, bounded=bounded, repeat=1 if quick else 2)
+        o, s = res["ours"], res["scipy"]
+        print(f"  {'with' if bounded else 'without'} bounds: ours "
+              f"{o['time']:.2f} s, scipy {s['time']:.2f} s, ratio "
+              f"{o['time'] / s['time']:.2f}; peak memory ours "
+              f"{o['peak_mb']:.0f} MB, scipy {s['peak_mb']:.0f} MB, ratio "
+              f"{o['peak_mb'] / max(s['peak_mb'], 1e-9):.2f}; nit "
+              f"{o['nit']}/{s['nit']}")
+
+    print(f"\nFirst solve in a fresh process (import included, warm cache): "
+          f"Python path {first_solve():.2f} s, compiled path "
+          f"{first_solve(compiled=True):.2f} s")
+    if not quick:
+        print(f"Cold cache (compile everything): Python path "
+              f"{first_solve(cold=True):.2f} s, compiled path "
+              f"{first_solve(compiled=True, cold=True):.2f} s")
+
+    if args.plot:
+        plot(args.plot, quick)
+
+
+def plot(path, quick=False):
+    """PNG of solve time versus n (chained Rosenbrock) for both solvers."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed: no plot")
+        return
+    ns = (2, 10, 100, 1000) if quick else (2, 10, 100, 1000, 10000)
+    py = python_path(ns, repeat=3)
+    co = compiled_path(ns, repeat=3)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.loglog(ns, [r[5] for r in py], "o-", label="scipy (numpy objective)")
+    ax.loglog(ns, [r[4] for r in py], "s-",
+              label="lbfgsb_numba, Python path (numpy objective)")
+    ax.loglog(ns, [r[3] for r in co], "^-",
+              label="lbfgsb_numba, compiled path (@njit objective)")
+    ax.set_xlabel("n (chained Rosenbrock)")
+    ax.set_ylabel("time per solve [s]")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    print(f"plot saved to {path}")
+
+
+if __name__ == "__main__":
+    main()
