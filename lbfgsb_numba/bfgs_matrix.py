@@ -38,12 +38,13 @@ def cholesky_upper(a, off, k):
             return j + 1
         ujj = math.sqrt(s)
         a[jj, jj] = ujj
+        inv = 1.0 / ujj
         for i in range(j + 1, k):
             ii = off + i
             t = a[jj, ii]
             for p in range(j):
                 t -= a[off + p, jj] * a[off + p, ii]
-            a[jj, ii] = t / ujj
+            a[jj, ii] = t * inv
     return 0
 
 
@@ -58,7 +59,7 @@ def solve_upper_t(a, k, b, boff):
         t = b[boff + i]
         for p in range(i):
             t -= a[p, i] * b[boff + p]
-        b[boff + i] = t / a[i, i]
+        b[boff + i] = t * (1.0 / a[i, i])
     return 0
 
 
@@ -73,7 +74,7 @@ def solve_upper(a, k, b, boff):
         t = b[boff + i]
         for p in range(i + 1, k):
             t -= a[i, p] * b[boff + p]
-        b[boff + i] = t / a[i, i]
+        b[boff + i] = t * (1.0 / a[i, i])
     return 0
 
 
@@ -306,7 +307,7 @@ def form_k(n, nfree, free_active, nenter, ileave, changed, iupdat, updated,
             acc = wn[i, jc]
             for p in range(i):
                 acc -= wn[p, i] * wn[p, jc]
-            wn[i, jc] = acc / wn[i, i]
+            wn[i, jc] = acc * (1.0 / wn[i, i])
     # (2,2) block: theta S'AA'S + (L^-1(-L_a'+R_z'))' (L^-1(-L_a'+R_z'))
     for is_ in range(col, col2):
         for js in range(is_, col2):
