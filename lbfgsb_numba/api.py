@@ -322,7 +322,6 @@ def fmin_l_bfgs_b(func: Callable[..., Any], x0: Any,
         jac = True
     else:
         jac = fprime
-    check_solver_options(m, factr, pgtol, maxiter, maxfun, maxls, epsilon)
     res = _solve(func, x0, args, jac, bounds, m, factr * EPS, pgtol,
                  epsilon, None, maxfun, maxiter, maxls, callback,
                  _iprint_from(iprint, disp))
@@ -402,8 +401,6 @@ def minimize(fun: Callable[..., Any], x0: Any, args: tuple = (),
     else:
         raise TypeError(f"jac must be True, a callable, None or '2-point', "
                         f"got {type(jac).__name__}")
-    check_solver_options(maxcor, ftol / EPS, gtol, maxiter, maxfun, maxls,
-                         eps if np.isscalar(eps) else 1e-8)
     return _solve(fun, x0, args, grad, bounds, maxcor, ftol, gtol, abs_step,
                   rel_step, maxfun, maxiter, maxls, callback, iprint,
                   halt_status_99=True)

@@ -24,6 +24,13 @@ import math
 from numba import njit
 
 
+@njit(cache=True, nogil=True, _nrt=False, inline='always')
+def next_slot(p, m):
+    """(p + 1) % m for 0 <= p < m, without an integer division."""
+    p += 1
+    return 0 if p == m else p
+
+
 @njit(cache=True, nogil=True, _nrt=False)
 def cholesky_upper(a, off, k):
     """In place A = U'U of the k x k block a[off:off+k, off:off+k] (upper
@@ -168,7 +175,7 @@ def add_pair(s_pairs, y_pairs, sy, ss, step_dir, grad_diff, state, rr, dr):
             acc_ss += s_pairs[p, i] * step_dir[i]
         sy[col - 1, j] = acc_sy
         ss[j, col - 1] = acc_ss
-        p = (p + 1) % m
+        p = next_slot(p, m)
     if state.stp == 1.0:
         ss[col - 1, col - 1] = state.dtd
     else:
@@ -226,7 +233,7 @@ def form_k(n, nfree, free_active, nenter, ileave, changed, iupdat, updated,
             wn1[iy, jy] = t1
             wn1[is_, js] = t2
             wn1[is_, jy] = t3
-            jp = (jp + 1) % m
+            jp = next_slot(jp, m)
         # new column of R_z
         jy = col - 1
         jp = (head + col - 1) % m
@@ -237,7 +244,7 @@ def form_k(n, nfree, free_active, nenter, ileave, changed, iupdat, updated,
             for k in range(nfree):
                 k1 = free_active[k]
                 t3 += s_pairs[ip, k1] * y_pairs[jp, k1]
-            ip = (ip + 1) % m
+            ip = next_slot(ip, m)
             wn1[is_, jy] = t3
         upcl = col - 1
     else:
@@ -263,8 +270,8 @@ def form_k(n, nfree, free_active, nenter, ileave, changed, iupdat, updated,
                 t4 += s_pairs[ip, k1] * s_pairs[jp, k1]
             wn1[iy, jy] = wn1[iy, jy] + t1 - t3
             wn1[is_, js] = wn1[is_, js] - t2 + t4
-            jp = (jp + 1) % m
-        ip = (ip + 1) % m
+            jp = next_slot(jp, m)
+        ip = next_slot(ip, m)
     ip = head
     for is_ in range(m, m + upcl):
         jp = head
@@ -281,8 +288,8 @@ def form_k(n, nfree, free_active, nenter, ileave, changed, iupdat, updated,
                 wn1[is_, jy] = wn1[is_, jy] + t1 - t3
             else:
                 wn1[is_, jy] = wn1[is_, jy] - t1 + t3
-            jp = (jp + 1) % m
-        ip = (ip + 1) % m
+            jp = next_slot(jp, m)
+        ip = next_slot(ip, m)
     # upper triangle of [D + Y'ZZ'Y/theta, -L_a' + R_z'; ., theta S'AA'S]
     for iy in range(col):
         is_ = col + iy

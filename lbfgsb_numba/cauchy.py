@@ -14,7 +14,7 @@ is updated with O(m) work through the compact form B = theta I - W M W'.
 """
 from numba import njit
 
-from .bfgs_matrix import middle_product
+from .bfgs_matrix import middle_product, next_slot
 
 EPSMCH = 2.220446049250313e-16
 
@@ -122,7 +122,7 @@ def cauchy_point(x, g, lower, upper, bound_type, where, breakpoints,
             for j in range(col):
                 wp[j] += y_pairs[p, i] * neggi
                 wp[col + j] += s_pairs[p, i] * neggi
-                p = (p + 1) % m
+                p = next_slot(p, m)
             if nb <= 2 and nb != 0 and neggi < 0.0:
                 nbreak += 1
                 break_index[nbreak] = i
@@ -216,7 +216,7 @@ def cauchy_point(x, g, lower, upper, bound_type, where, breakpoints,
                 for j in range(col):
                     wbp[j] = y_pairs[p, ibp]
                     wbp[col + j] = theta * s_pairs[p, ibp]
-                    p = (p + 1) % m
+                    p = next_slot(p, m)
                 info = middle_product(sy, t_chol, sqrt_d, col, wbp, wv)
                 if info != 0:
                     return info

@@ -216,6 +216,9 @@ def njit_minimize(fg, x0, lower, upper, args=(), m=10, factr=1e7, pgtol=1e-5,
                       task)
 
 
+_NO_STEPS = np.empty(0)  # read-only use: no finite differences
+
+
 def solve_compiled(fun, jac, x0, args, lower, upper, nbd, m, factr, pgtol,
                    maxfun, maxiter, maxls, abs_step=None, rel_step=None):
     """Run a solve whose objective is compiled; returns an OptimizeResult
@@ -227,7 +230,10 @@ def solve_compiled(fun, jac, x0, args, lower, upper, nbd, m, factr, pgtol,
         run, jac_fn = run_finite_diff, fun
     else:
         run, jac_fn = run_separate, jac
-    abs_arr, rel = normalize_steps(abs_step, rel_step, x0.shape[0])
+    if jac is None:
+        abs_arr, rel = normalize_steps(abs_step, rel_step, x0.shape[0])
+    else:
+        abs_arr, rel = _NO_STEPS, -1.0
     out, task = run(fun, jac_fn, x0, lower, upper, nbd, args, m, factr, pgtol,
                     maxiter, maxfun, maxls, abs_arr, rel)
     return _result_from_workspace(out, int(task), int(out.state["njev"][0]),

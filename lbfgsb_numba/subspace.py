@@ -15,7 +15,7 @@ where K is factored by ``bfgs_matrix.form_k``.
 """
 from numba import njit
 
-from .bfgs_matrix import middle_product, solve_upper, solve_upper_t
+from .bfgs_matrix import middle_product, next_slot, solve_upper, solve_upper_t
 
 
 @njit(cache=True, nogil=True, _nrt=False)
@@ -78,7 +78,7 @@ def reduced_gradient(x, g, s_pairs, y_pairs, sy, t_chol, sqrt_d, xcp, r, wc,
         for i in range(nfree):
             k = free_active[i]
             r[i] += y_pairs[p, k] * a1 + s_pairs[p, k] * a2
-        p = (p + 1) % m
+        p = next_slot(p, m)
     return 0
 
 
@@ -110,7 +110,7 @@ def subspace_step(x, g, lower, upper, bound_type, xcp, d, x_saved, s_pairs,
             t2 += s_pairs[p, k] * d[j]
         wv[i] = t1
         wv[col + i] = theta * t2
-        p = (p + 1) % m
+        p = next_slot(p, m)
     # wv = K^-1 wv through the factor of K
     info = solve_upper_t(k_factor, col2, wv, 0)
     if info != 0:
@@ -127,7 +127,7 @@ def subspace_step(x, g, lower, upper, bound_type, xcp, d, x_saved, s_pairs,
         for i in range(nsub):
             k = free_active[i]
             d[i] = d[i] + (y_pairs[p, k] * wv[jy] / theta) + (s_pairs[p, k] * wv[js])
-        p = (p + 1) % m
+        p = next_slot(p, m)
     inv_theta = 1.0 / theta
     for i in range(nsub):
         d[i] *= inv_theta
