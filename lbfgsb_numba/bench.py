@@ -186,8 +186,11 @@ def compiled_path(ns=(2, 10, 100), repeat=7):
 
 
 def batch(k=2000, scipy_fits=200, repeat=3):
-    """(k, t batch, t scipy per fit, fits as good as scipy's, compared,
-    mean nfev, mean nit)."""
+    """(k, t batch, t scipy per fit, fits as good as scipy's (f within
+    1e-6 relative or lower), fits better than scipy's, fits compared, mean
+    nfev, mean nit).  Both stop on the default ftol, so f agrees to about
+    1e-5 relative; the fits are non-convex, and a few end in another local
+    minimum on either side."""
     from . import minimize_batch
     sp = _scipy()
     y = two_exp_data(k)
@@ -207,8 +210,9 @@ def batch(k=2000, scipy_fits=200, repeat=3):
                                 bounds=bounds), scipy_loop], repeat)
     f_ref = np.array([r[1] for r in ref])
     good = int(np.sum(res.fun[:sub] <= f_ref * (1 + 1e-6) + 1e-12))
-    return (k, t_batch, t_loop / sub, good, sub, float(res.nfev.mean()),
-            float(res.nit.mean()))
+    better = int(np.sum(f_ref > res.fun[:sub] * (1 + 1e-6) + 1e-12))
+    return (k, t_batch, t_loop / sub, good, better, sub,
+            float(res.nfev.mean()), float(res.nit.mean()))
 
 
 _LARGE_SCRIPT = textwrap.dedent("""
@@ -350,15 +354,16 @@ def main(argv=None):
     print(f"geometric mean speedup: "
           f"{_geomean([r[4] / r[3] for r in crows]):.1f}x")
 
-    k, t_batch, t_fit_ref, good, sub, nfev, nit = batch(
+    k, t_batch, t_fit_ref, good, better, sub, nfev, nit = batch(
         k=500 if quick else 2000, scipy_fits=50 if quick else 200,
         repeat=2 if quick else 3)
     print(f"\nBatch: {k} bounded 5-parameter exponential fits (40 points), "
           f"mean nit {nit:.1f}, mean nfev {nfev:.1f}:")
     print(f"  minimize_batch {t_batch * 1e3:.1f} ms ({t_batch / k * 1e6:.1f} "
           f"us per fit); scipy loop {t_fit_ref * 1e3:.3f} ms per fit; "
-          f"speedup {t_fit_ref / (t_batch / k):.0f}x; fits as good as "
-          f"scipy's: {good}/{sub}")
+          f"speedup {t_fit_ref / (t_batch / k):.0f}x;\n  of {sub} fits "
+          f"compared with scipy's: {good} as good (f within 1e-6 relative or "
+          f"lower), {better} better, {sub - good} worse")
 
     n_large = 10**5 if quick else 10**6
     print(f"\nLarge n = {n_large}, numpy objective, maxiter 30 "

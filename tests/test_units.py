@@ -1,0 +1,118 @@
+"""Unit tests of the support modules: bounds, finite differences, the
+inverse-Hessian operator, the workspace layout, results."""
+import numpy as np
+import pytest
+
+from lbfgsb_numba.bounds import normalize_bounds
+from lbfgsb_numba.finite_diff import fd_gradient_njit, forward_difference
+from lbfgsb_numba.hess_inv import LbfgsInvHessProduct, pairs_in_order
+from lbfgsb_numba.result import OptimizeResult
+from lbfgsb_numba.workspace import (Workspace, allocate_workspace,
+                                    field_addresses, new_workspace,
+                                    workspace_addresses, workspace_layout)
+
+
+def test_bounds_forms():
+    lo, up, nbd = normalize_bounds([(None, 1), (0, None), (None, None),
+                                    (-1, 2), (3, 3)], 5)
+    np.testing.assert_array_equal(lo, [-np.inf, 0, -np.inf, -1, 3])
+    np.testing.assert_array_equal(up, [1, np.inf, np.inf, 2, 3])
+    np.testing.assert_array_equal(nbd, [3, 1, 0, 2, 2])
+    lo2, up2, nbd2 = normalize_bounds((lo, up), 5)
+    np.testing.assert_array_equal(nbd2, nbd)
+    lo3, up3, nbd3 = normalize_bounds((0.0, np.inf), 3)  # scalars
+    np.testing.assert_array_equal(nbd3, [1, 1, 1])
+    # n == 2: pairs win, as in scipy
+    lo4, up4, _ = normalize_bounds([(0, 5), (5, 10)], 2)
+    np.testing.assert_array_equal(lo4, [0, 5])
+
+
+def test_finite_differences_match_scipy_bit_for_bit():
+    approx = pytest.importorskip("scipy.optimize._numdiff").approx_derivative
+
+    def f(x):
+        return float(np.sum(np.sin(3 * x) * x ** 2) + x[0] * x[-1])
+
+    rng = np.random.default_rng(2)
+    for trial in range(6):
+        n = 7
+        x = rng.normal(size=n) * 2
+        lo = np.where(rng.random(n) < 0.5, -np.inf, x - rng.random(n) * 1e-9)
+        up = np.where(rng.random(n) < 0.5, np.inf, x + rng.random(n) * 1e-9)
+        x[0] = 0.0  # the sign rule at zero
+        lo[0], up[0] = min(lo[0], 0.0), max(up[0], 0.0)
+        f0 = f(x)
+        for abs_step, rel_step, kw in ((1e-8, None, {"abs_step": 1e-8}),
+                                       (None, None, {}),
+                                       (None, 1e-6, {"rel_step": 1e-6})):
+            ref = approx(f, x, method="2-point", f0=f0, bounds=(lo, up), **kw)
+            g, used = forward_difference(f, x, f0, (), lo, up,
+                                         abs_step=abs_step,
+                                         rel_step=rel_step)
+            np.testing.assert_array_equal(g, ref)
+            assert used == n
+            g2 = np.empty(n)
+            abs_arr = np.full(n, abs_step) if abs_step else np.empty(0)
+            used2 = fd_gradient_njit(_f_njit, x, f0, (), lo, up, abs_arr,
+                                     -1.0 if rel_step is None else rel_step,
+                                     g2, np.empty(n))
+            np.testing.assert_array_equal(g2, g)
+            assert used2 == n
+
+
+from numba import njit  # noqa: E402
+
+
+@njit(cache=True)
+def _f_njit(x):
+    return np.sum(np.sin(3 * x) * x ** 2) + x[0] * x[-1]
+
+
+def test_hess_inv_ring_order():
+    rng = np.random.default_rng(1)
+    m, n = 4, 6
+    s = rng.normal(size=(m, n))
+    y = s + 0.1 * rng.normal(size=(m, n))
+    # ring with head 2 and 4 pairs: logical order rows 2, 3, 0, 1
+    sk, yk = pairs_in_order(s, y, 2, 4)
+    np.testing.assert_array_equal(sk, s[[2, 3, 0, 1]])
+    a = LbfgsInvHessProduct(sk, yk)
+    b = LbfgsInvHessProduct.from_ring(s, y, 2, 4)
+    v = rng.normal(size=n)
+    np.testing.assert_allclose(a.matvec(v), b @ v, rtol=1e-14)
+    np.testing.assert_array_equal(b.sk, sk)
+    dense = b.todense()
+    np.testing.assert_allclose(dense, dense.T, atol=1e-12)
+    np.testing.assert_allclose(b.matmat(np.eye(n)), dense)
+    np.testing.assert_allclose(b.T @ v, b @ v)
+    with pytest.raises(ValueError):
+        LbfgsInvHessProduct(sk, yk[:2])
+    lin = pytest.importorskip("scipy.sparse.linalg")
+    op = b.to_linear_operator()
+    assert isinstance(op, lin.LinearOperator)
+    np.testing.assert_allclose(op @ v, b @ v)
+
+
+def test_workspace_layouts_agree():
+    n, m = 7, 3
+    a = allocate_workspace(n, m)
+    b = new_workspace(n, m)
+    layout = workspace_layout(n, m)
+    assert len(layout) == len(Workspace._fields)
+    for name, x, y, (shape, dtype) in zip(Workspace._fields, a, b, layout):
+        assert x.shape == y.shape == shape, name
+        assert x.dtype == y.dtype == dtype, name
+    np.testing.assert_array_equal(field_addresses(b), workspace_addresses(b))
+    with pytest.raises(ValueError, match="lower"):
+        new_workspace(n, m, lower=np.zeros(n + 1))
+
+
+def test_optimize_result_behaves_like_scipy():
+    r = OptimizeResult(x=np.arange(3.0), fun=1.5, message="ok")
+    assert r.fun == r["fun"] == 1.5
+    r.nit = 3
+    assert r["nit"] == 3 and "nit" in dir(r)
+    with pytest.raises(AttributeError):
+        r.missing
+    text = repr(r)
+    assert "fun: 1.5" in text and "message: 'ok'" in text
