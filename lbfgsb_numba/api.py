@@ -25,7 +25,7 @@ from .result import OptimizeResult
 from .status import FG, NEW_X
 from .validation import (as_gradient, as_scalar_f, as_x0,
                          check_solver_options, unpack_fg)
-from .workspace import field_addresses, new_workspace, workspace_addresses
+from .workspace import new_workspace, workspace_addresses
 
 EPS = np.finfo(float).eps
 
@@ -119,7 +119,8 @@ def _callback_adapter(callback):
 
 @functools.lru_cache(maxsize=None)
 def _compiled_entries():
-    """Compiled ``initialize`` and ``step_at`` called without Numba's
+    """Compiled ``initialize``, ``step_at`` and ``workspace_addresses``
+    called without Numba's
     argument-type dispatch: typing a workspace (it holds record arrays)
     costs ~100 us a call; a direct call of ``step_at``, which takes only the
     array of work-array addresses, costs well under 1 us.  Computed once per
@@ -131,7 +132,8 @@ def _compiled_entries():
     addresses = workspace_addresses(ws)
     step_at(addresses, 1, 1)
     entries = []
-    for disp, first in ((initialize, ws), (step_at, addresses)):
+    for disp, first in ((initialize, ws), (step_at, addresses),
+                        (workspace_addresses, ws)):
         first_type = disp.typeof_pyval(first)
         for sig, overload in disp.overloads.items():
             if sig and sig[0] == first_type:
@@ -186,7 +188,7 @@ def _run_python(ws, evaluate, callback, log):
     x = ws.x
     g_slot = ws.g
     n, m = x.shape[0], ws.s_pairs.shape[0]
-    addresses = field_addresses(ws)  # ws outlives every use of them
+    addresses = _compiled_entries()[2](ws)  # ws outlives every use
     advance = _compiled_entries()[1]
     nfev = njev = 0
     task = advance(addresses, n, m)  # START: asks for f and g at x0

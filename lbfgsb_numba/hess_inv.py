@@ -59,8 +59,16 @@ class LbfgsInvHessProduct:
         n = s_rows.shape[1]
         self.shape = (n, n)
         self.dtype = np.dtype(np.float64)
-        self.rho = np.array([1.0 / np.dot(s_rows[i], y_rows[i])
-                             for i in order])
+        self._rho = None
+
+    @property
+    def rho(self) -> np.ndarray:
+        """1 / (y_i's_i) for the pairs, oldest first (computed on first
+        use, so that a result that never uses hess_inv costs nothing)."""
+        if self._rho is None:
+            self._rho = np.array([1.0 / np.dot(self._s[i], self._y[i])
+                                  for i in self._order])
+        return self._rho
 
     @property
     def sk(self) -> np.ndarray:
@@ -78,14 +86,14 @@ class LbfgsInvHessProduct:
         if Q.ndim != 2 or Q.shape[0] != self.shape[0]:
             raise ValueError(f"expected an array of shape ({self.shape[0]}, k)")
         alpha = np.empty((self.n_corrs, Q.shape[1]))
-        s, y = self._s, self._y
+        s, y, rho = self._s, self._y, self.rho
         for i in range(self.n_corrs - 1, -1, -1):
             row = self._order[i]
-            alpha[i] = self.rho[i] * (s[row] @ Q)
+            alpha[i] = rho[i] * (s[row] @ Q)
             Q -= np.outer(y[row], alpha[i])
         for i in range(self.n_corrs):
             row = self._order[i]
-            beta = self.rho[i] * (y[row] @ Q)
+            beta = rho[i] * (y[row] @ Q)
             Q += np.outer(s[row], alpha[i] - beta)
         return Q
 

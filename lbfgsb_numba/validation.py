@@ -60,6 +60,8 @@ def check_solver_options(m, factr, pgtol, maxiter, maxfun, maxls,
     _check_int("maxls", maxls, 1)
     _check_tol("factr (ftol)", factr)
     _check_tol("pgtol (gtol)", pgtol)
+    if type(epsilon) is float and 0.0 < epsilon < np.inf:
+        return
     eps = np.asarray(epsilon)
     if np.iscomplexobj(eps) or not np.issubdtype(eps.dtype, np.number):
         raise TypeError(f"epsilon (eps) must be real, got {epsilon!r}")

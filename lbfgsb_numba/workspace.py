@@ -218,13 +218,6 @@ def workspace_addresses(ws):
     return a
 
 
-def field_addresses(ws):
-    """``workspace_addresses`` computed in Python (no Numba dispatch, which
-    is slow for a tuple holding record arrays)."""
-    return np.fromiter((arr.__array_interface__["data"][0] for arr in ws),
-                       dtype=np.int64, count=N_FIELDS)
-
-
 @njit(cache=True, nogil=True, inline='always')
 def workspace_views(a, n, m):
     """The workspace fields as array views of the addresses in ``a``."""
