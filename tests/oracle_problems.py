@@ -6,6 +6,8 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
+from lbfgsb_numba.bench import rosenbrock_njit as rosenbrock  # noqa: F401
+
 Problem = namedtuple("Problem", "name fg x0 bounds args exact")
 
 
@@ -13,20 +15,6 @@ Problem = namedtuple("Problem", "name fg x0 bounds args exact")
 def quadratic(x, h_diag, c):
     d = x - c
     return 0.5 * np.sum(h_diag * d * d), h_diag * d
-
-
-@njit(cache=True)
-def rosenbrock(x):
-    n = x.shape[0]
-    f = 0.0
-    g = np.zeros(n)
-    for i in range(n - 1):
-        t = x[i + 1] - x[i] * x[i]
-        u = 1.0 - x[i]
-        f += 100.0 * t * t + u * u
-        g[i] += -400.0 * x[i] * t - 2.0 * u
-        g[i + 1] += 200.0 * t
-    return f, g
 
 
 @njit(cache=True)

@@ -6,20 +6,8 @@ from numba import njit, prange
 
 import lbfgsb_numba as lb
 from lbfgsb_numba import status
-
-
-@njit(cache=True)
-def rosen_fg(x):
-    n = x.shape[0]
-    f = 0.0
-    g = np.zeros(n)
-    for i in range(n - 1):
-        t = x[i + 1] - x[i] * x[i]
-        u = 1.0 - x[i]
-        f += 100.0 * t * t + u * u
-        g[i] += -400.0 * x[i] * t - 2.0 * u
-        g[i + 1] += 200.0 * t
-    return f, g
+from lbfgsb_numba.bench import rosenbrock_njit as rosen_fg
+from lbfgsb_numba.bench import two_exp_njit as expfit_fg
 
 
 @njit(cache=True)
@@ -30,24 +18,6 @@ def rosen_f(x):
 @njit(cache=True)
 def rosen_g(x):
     return rosen_fg(x)[1]
-
-
-@njit(cache=True)
-def expfit_fg(p, t, y):
-    """Least squares of p0 exp(-p1 t) + p2 exp(-p3 t) + p4 against y."""
-    f = 0.0
-    g = np.zeros(5)
-    for i in range(t.shape[0]):
-        e1 = np.exp(-p[1] * t[i])
-        e3 = np.exp(-p[3] * t[i])
-        r = p[0] * e1 + p[2] * e3 + p[4] - y[i]
-        f += r * r
-        g[0] += 2.0 * r * e1
-        g[1] += -2.0 * r * p[0] * t[i] * e1
-        g[2] += 2.0 * r * e3
-        g[3] += -2.0 * r * p[2] * t[i] * e3
-        g[4] += 2.0 * r
-    return f, g
 
 
 @njit(cache=True)
