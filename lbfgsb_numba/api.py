@@ -117,31 +117,53 @@ def _callback_adapter(callback):
     return call
 
 
-@functools.lru_cache(maxsize=None)
-def _compiled_entries():
-    """Compiled ``initialize``, ``step_at`` and ``workspace_addresses``
-    called without Numba's
-    argument-type dispatch: typing a workspace (it holds record arrays)
-    costs ~100 us a call; a direct call of ``step_at``, which takes only the
-    array of work-array addresses, costs well under 1 us.  Computed once per
-    process from a tiny workspace."""
+def _entry_point(dispatcher, *example_args):
+    """The compiled overload of ``dispatcher`` for the types of
+    ``example_args``, callable without Numba's argument-type dispatch
+    (typing a workspace, which holds record arrays, costs ~100 us a call;
+    a direct call ~1 us)."""
+    dispatcher(*example_args)  # compile, or load from the cache
+    first = dispatcher.typeof_pyval(example_args[0])
+    for sig, overload in dispatcher.overloads.items():
+        if sig and sig[0] == first:
+            return overload.entry_point
+    return dispatcher
+
+
+def _tiny_workspace():
     ws = new_workspace(1, 1)
     x = np.zeros(1)
-    nbd = np.zeros(1, dtype=np.int32)
-    initialize(ws, x, x, x, nbd, 1, 1.0, 1.0, 1, 1, 1)
-    addresses = workspace_addresses(ws)
-    step_at(addresses, 1, 1)
-    entries = []
-    for disp, first in ((initialize, ws), (step_at, addresses),
-                        (workspace_addresses, ws)):
-        first_type = disp.typeof_pyval(first)
-        for sig, overload in disp.overloads.items():
-            if sig and sig[0] == first_type:
-                entries.append(overload.entry_point)
-                break
-        else:
-            entries.append(disp)
-    return tuple(entries)
+    return ws, (ws, x, x, x, np.zeros(1, dtype=np.int32), 1, 1.0, 1.0, 1, 1,
+                1)
+
+
+@functools.lru_cache(maxsize=None)
+def _setup_entries():
+    """Direct entries of ``initialize`` and ``workspace_addresses``."""
+    ws, init_args = _tiny_workspace()
+    return (_entry_point(initialize, *init_args),
+            _entry_point(workspace_addresses, ws))
+
+
+@functools.lru_cache(maxsize=None)
+def _step_entry():
+    """Direct entry of ``step_at`` (one small array to unbox per call)."""
+    ws, init_args = _tiny_workspace()
+    initialize(*init_args)
+    return _entry_point(step_at, workspace_addresses(ws), 1, 1)
+
+
+def _prepare_workspace(x0, lower, upper, nbd, m, factr, pgtol, maxls,
+                       maxiter, maxfun):
+    """Allocate (reusing x0 and the bound arrays) and initialise a
+    workspace; returns it with the addresses of its fields (valid while the
+    workspace lives)."""
+    init, addresses_of = _setup_entries()
+    ws = new_workspace(x0.shape[0], m, x=x0, lower=lower, upper=upper,
+                       bound_type=nbd)
+    init(ws, x0, lower, upper, nbd, int(m), float(factr), float(pgtol),
+         int(maxls), int(maxiter), int(maxfun))
+    return ws, addresses_of(ws)
 
 
 def _n_at_bound(ws):
@@ -178,7 +200,7 @@ def _last_accepted(ws):
     return ws.x.copy(), float(st["f"][0]), ws.g.copy()
 
 
-def _run_python(ws, evaluate, callback, log):
+def _run_python(ws, addresses, evaluate, callback, log):
     """The reverse-communication loop with a Python objective.
     Returns (final task code, njev)."""
     st = ws.state
@@ -188,8 +210,7 @@ def _run_python(ws, evaluate, callback, log):
     x = ws.x
     g_slot = ws.g
     n, m = x.shape[0], ws.s_pairs.shape[0]
-    addresses = _compiled_entries()[2](ws)  # ws outlives every use
-    advance = _compiled_entries()[1]
+    advance = _step_entry()
     nfev = njev = 0
     task = advance(addresses, n, m)  # START: asks for f and g at x0
     try:
@@ -240,14 +261,12 @@ def _solve(fun, x0, args, jac, bounds, m, ftol, gtol, abs_step, rel_step,
 
     evaluate = _make_objective(fun, jac, args, n, lower, upper, abs_step,
                                rel_step)
-    ws = new_workspace(n, m, x=x0, lower=lower, upper=upper, bound_type=nbd)
-    _compiled_entries()[0](ws, x0, lower, upper, nbd, int(m), float(factr),
-                           float(gtol), int(maxls), int(maxiter),
-                           int(maxfun))
+    ws, addresses = _prepare_workspace(x0, lower, upper, nbd, m, factr, gtol,
+                                       maxls, maxiter, maxfun)
     log = _Log(iprint, n, m) if iprint >= 0 else None
     try:
-        task, njev = _run_python(ws, evaluate, _callback_adapter(callback),
-                                 log)
+        task, njev = _run_python(ws, addresses, evaluate,
+                                 _callback_adapter(callback), log)
     except BaseException as exc:
         x_best, f_best, g_best = _last_accepted(ws)
         st = ws.state

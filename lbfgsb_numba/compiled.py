@@ -27,7 +27,8 @@ from numba.core.registry import CPUDispatcher
 from .driver import initialize, step, step_at
 from .finite_diff import fd_gradient_njit, normalize_steps
 from .status import FG, NEW_X
-from .workspace import N_FIELDS, allocate_workspace, workspace_addresses
+from .workspace import (N_FIELDS, allocate_workspace, evaluation_views,
+                        workspace_addresses)
 
 NjitResult = namedtuple("NjitResult",
                         ["x", "fun", "jac", "nit", "nfev", "status", "task"])
@@ -114,7 +115,7 @@ def _eval_finite_diff(fun, jac, x, args, lower, upper, abs_step, rel_step,
 
 
 @njit(nogil=True)
-def _advance_by_address(ws, addresses, n, m):
+def _advance_by_address(addresses, n, m):
     """One ``step`` through the cached C-callable ``step_c``: the caller's
     compilation does not include the solver (fast to compile), but the
     caller cannot be cached (it refers to a function pointer)."""
@@ -122,58 +123,70 @@ def _advance_by_address(ws, addresses, n, m):
 
 
 @njit(nogil=True)
-def _advance_linked(ws, addresses, n, m):
+def _advance_linked(addresses, n, m):
     """One ``step`` compiled into the caller: slower to compile, but keeps
     a user's ``@njit(cache=True)`` function that calls the solver
     cacheable."""
-    return step(ws)
+    return step_at(addresses, n, m)
 
 
-def _make_run(advance, evaluate):
+def _make_drive(advance, evaluate):
     """The driver loop for one way of stepping (``advance``) and of
     evaluating the objective (``evaluate``), both fixed at definition (a
     compiled function passed as a run-time value could not be cached inside
     a user's function)."""
 
     @njit(nogil=True)
-    def run(fun, jac, x0, lower, upper, nbd, args, m, factr, pgtol, maxiter,
-            maxfun, maxls, abs_step, rel_step):
-        """Allocate, initialise and drive one solve; returns the arrays a
-        result needs (SolveOutput) and the final task code."""
-        n = x0.shape[0]
-        ws = allocate_workspace(n, m)
-        initialize(ws, x0, lower, upper, nbd, m, factr, pgtol, maxls,
-                   maxiter, maxfun)
-        addresses = workspace_addresses(ws)
-        st = ws.state[0]
-        x = ws.x
-        g = ws.g
-        lo = ws.lower
-        up = ws.upper
+    def drive(fun, jac, addresses, n, m, args, abs_step, rel_step):
+        """Drive an initialised workspace (given by the addresses of its
+        fields) to the end of the solve; returns the final task code."""
+        x, g, lower, upper, state = evaluation_views(addresses, n)
+        st = state[0]
         x_eval = np.empty(n)
         x_work = np.empty(n)
         while True:
-            task = advance(ws, addresses, n, m)
+            task = advance(addresses, n, m)
             if task == FG:
                 for i in range(n):
                     x_eval[i] = x[i]
-                f, used = evaluate(fun, jac, x_eval, args, lo, up, abs_step,
-                                   rel_step, g, x_work)
+                f, used = evaluate(fun, jac, x_eval, args, lower, upper,
+                                   abs_step, rel_step, g, x_work)
                 st.f = f
                 st.nfev += used
                 st.njev += 1
             elif task != NEW_X:
-                return (SolveOutput(x, g, ws.s_pairs, ws.y_pairs, ws.state),
-                        task)
+                return task
+    return drive
+
+
+def _make_run(drive):
+    """Allocate, initialise and drive one solve from compiled code."""
+
+    @njit(nogil=True)
+    def run(fun, jac, x0, lower, upper, nbd, args, m, factr, pgtol, maxiter,
+            maxfun, maxls, abs_step, rel_step):
+        """Returns the arrays a result needs (SolveOutput) and the final
+        task code."""
+        n = x0.shape[0]
+        ws = allocate_workspace(n, m)
+        initialize(ws, x0, lower, upper, nbd, m, factr, pgtol, maxls,
+                   maxiter, maxfun)
+        task = drive(fun, jac, workspace_addresses(ws), n, m, args,
+                     abs_step, rel_step)
+        return (SolveOutput(ws.x, ws.g, ws.s_pairs, ws.y_pairs, ws.state),
+                task)
     return run
 
 
-# solves started from Python (fast compile) and from batches
-run_combined = _make_run(_advance_by_address, _eval_combined)
-run_separate = _make_run(_advance_by_address, _eval_separate)
-run_finite_diff = _make_run(_advance_by_address, _eval_finite_diff)
+# solves started from Python: the workspace is set up in Python and only
+# the loop is compiled for the user's objective (fast to compile)
+drive_combined = _make_drive(_advance_by_address, _eval_combined)
+drive_separate = _make_drive(_advance_by_address, _eval_separate)
+drive_finite_diff = _make_drive(_advance_by_address, _eval_finite_diff)
+# batches (compiled, not cacheable anyway: fast compile)
+run_combined = _make_run(drive_combined)
 # solves started from user @njit code (cacheable there)
-run_combined_linked = _make_run(_advance_linked, _eval_combined)
+run_combined_linked = _make_run(_make_drive(_advance_linked, _eval_combined))
 
 
 @njit(nogil=True)
@@ -223,19 +236,19 @@ def solve_compiled(fun, jac, x0, args, lower, upper, nbd, m, factr, pgtol,
                    maxfun, maxiter, maxls, abs_step=None, rel_step=None):
     """Run a solve whose objective is compiled; returns an OptimizeResult
     identical to the Python path's."""
-    from .api import _result_from_workspace
+    from .api import _prepare_workspace, _result_from_workspace
     if jac is True:
-        run, jac_fn = run_combined, fun
+        drive, jac_fn = drive_combined, fun
     elif jac is None:
-        run, jac_fn = run_finite_diff, fun
+        drive, jac_fn = drive_finite_diff, fun
     else:
-        run, jac_fn = run_separate, jac
+        drive, jac_fn = drive_separate, jac
     if jac is None:
         abs_arr, rel = normalize_steps(abs_step, rel_step, x0.shape[0])
     else:
         abs_arr, rel = _NO_STEPS, -1.0
-    out, task = run(fun, jac_fn, x0, lower, upper, nbd, args, m, factr, pgtol,
-                    maxiter, maxfun, maxls, abs_arr, rel)
-    return _result_from_workspace(out, int(task), int(out.state["njev"][0]),
+    ws, addresses = _prepare_workspace(x0, lower, upper, nbd, m, factr,
+                                       pgtol, maxls, maxiter, maxfun)
+    task = drive(fun, jac_fn, addresses, x0.shape[0], m, args, abs_arr, rel)
+    return _result_from_workspace(ws, int(task), int(ws.state["njev"][0]),
                                   maxiter, maxfun)
-

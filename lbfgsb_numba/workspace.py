@@ -240,3 +240,11 @@ def workspace_views(a, n, m):
             carray(_as_f64(a[26]), (m2,)), carray(_as_f64(a[27]), (m2,)),
             carray(_as_f64(a[28]), (m2,)),
             carray(_as_state(a[29]), (1,)), carray(_as_search(a[30]), (1,)))
+
+
+@njit(cache=True, nogil=True, inline='always')
+def evaluation_views(a, n):
+    """(x, g, lower, upper, state): the fields a driver loop touches."""
+    return (carray(_as_f64(a[0]), (n,)), carray(_as_f64(a[1]), (n,)),
+            carray(_as_f64(a[2]), (n,)), carray(_as_f64(a[3]), (n,)),
+            carray(_as_state(a[29]), (1,)))
