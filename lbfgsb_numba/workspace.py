@@ -128,23 +128,27 @@ def workspace_layout(n, m):
             [((1,), STATE_DTYPE), ((1,), SEARCH_DTYPE)])
 
 
+_FIELD_INDEX = {name: i for i, name in enumerate(Workspace._fields)}
+
+
 def new_workspace(n, m, **arrays):
     """Allocate a workspace from Python with numpy (zero pages are mapped
     lazily, so memory the solve never touches costs nothing).  Keyword
     arguments hand over existing arrays for fields (e.g. x, lower, upper,
     bound_type) instead of allocating them."""
-    fields = []
-    for name, (shape, dtype) in zip(Workspace._fields, workspace_layout(n, m)):
-        given = arrays.get(name)
-        if given is not None:
-            if given.shape != shape or given.dtype != dtype or \
-                    not given.flags.c_contiguous:
-                raise ValueError(f"workspace field {name}: expected a "
-                                 f"C-contiguous {dtype} array of shape {shape}")
-            fields.append(given)
-        else:
-            fields.append(np.zeros(shape, dtype=dtype))
-    return Workspace(*fields)
+    layout = workspace_layout(n, m)
+    given = {}
+    for name, arr in arrays.items():
+        shape, dtype = layout[_FIELD_INDEX[name]]
+        if arr.shape != shape or arr.dtype != dtype or \
+                not arr.flags.c_contiguous:
+            raise ValueError(f"workspace field {name}: expected a "
+                             f"C-contiguous {dtype} array of shape {shape}")
+        given[_FIELD_INDEX[name]] = arr
+    zeros = np.zeros
+    return Workspace(*[given[i] if i in given else zeros(shape, dtype)
+                       for i, (shape, dtype) in enumerate(layout)])
+
 
 # ---------------------------------------------------------------------------
 # Addresses of the work arrays.  Compiled callers (``compiled._run``) drive
