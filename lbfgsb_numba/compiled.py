@@ -24,7 +24,7 @@ import numpy as np
 from numba import carray, cfunc, njit, types
 from numba.core.registry import CPUDispatcher
 
-from .driver import initialize, step, step_at
+from .driver import initialize, step_at
 from .finite_diff import fd_gradient_njit, normalize_steps
 from .status import FG, NEW_X
 from .workspace import (N_FIELDS, allocate_workspace, evaluation_views,

@@ -5,7 +5,6 @@ Bound types (``bound_type[i]``): 0 no bound, 1 lower only, 2 both, 3 upper
 only.  Variable status (``where[i]``), refined later by the Cauchy search:
 -1 always free (no bounds), 3 always fixed (l_i == u_i), 0 otherwise.
 """
-import numpy as np
 from numba import njit
 
 FREE_UNBOUNDED = -1
