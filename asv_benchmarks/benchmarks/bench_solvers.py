@@ -1,10 +1,5 @@
 """Solve-time, memory and iteration-count benchmarks (asv conventions:
 ``time_*``, ``peakmem_*``, ``track_*`` with ``params``/``param_names``)."""
-import os
-import subprocess
-import sys
-import tempfile
-
 import numpy as np
 
 try:
@@ -132,19 +127,10 @@ class LargeProblem:
         self.fmin(self.fg, self.x0, bounds=self._bounds(), maxiter=30)
 
 
-_FIRST_SOLVE = (
-    "import time; t0 = time.perf_counter(); import numpy as np; "
-    "from lbfgsb_numba import fmin_l_bfgs_b; "
-    "from lbfgsb_numba.bench import rosenbrock_njit, rosenbrock_numpy; "
-    "fmin_l_bfgs_b({fun}, np.array([-1.2, 1.0, -1.2, 1.0])); "
-    "print(time.perf_counter() - t0)")
-
-
 class FirstCall:
-    """Import + first solve in a fresh process."""
+    """Import + first solve in a fresh process (``bench.first_solve``)."""
     params = (["python", "compiled"], ["warm", "cold"])
     param_names = ["path", "cache"]
-    unit = "seconds"
     timeout = 600
     number = 1
     repeat = 1
@@ -153,17 +139,8 @@ class FirstCall:
         _require("lbfgsb_numba")
 
     def track_first_solve(self, path, cache):
-        fun = "rosenbrock_njit" if path == "compiled" else "rosenbrock_numpy"
-        code = _FIRST_SOLVE.format(fun=fun)
-        env = dict(os.environ)
-        if cache == "cold":
-            env["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="lbfgsb-asv-")
-        else:
-            subprocess.run([sys.executable, "-c", code], env=env,
-                           check=True, capture_output=True)
-        out = subprocess.run([sys.executable, "-c", code], env=env,
-                             check=True, capture_output=True, text=True)
-        return float(out.stdout.strip().splitlines()[-1])
+        return problems.first_solve(compiled=path == "compiled",
+                                    cold=cache == "cold")
 
     track_first_solve.unit = "seconds"
 
