@@ -42,7 +42,8 @@ from .status import (ABNORMAL_LINE_SEARCH, ABNORMAL_NONFINITE_SEARCH,
                      ABNORMAL_NONFINITE_START, ABNORMAL_NOT_DESCENT,
                      CONV_F, CONV_GRAD, FG, NEW_X, STOP_CALLBACK,
                      STOP_MAXFUN, STOP_MAXITER)
-from .subspace import free_set, reduced_gradient, subspace_step
+from .subspace import (free_set, reduced_gradient, subspace_step,
+                       two_loop_step)
 from .workspace import workspace_views
 
 EPSMCH = 2.220446049250313e-16
@@ -244,10 +245,11 @@ def _iterate(x, g, lower, upper, bound_type, s_pairs, y_pairs, sy, t_chol,
         st.iword = -1
         info = 0
         if (not st.constrained) and st.col > 0:
-            for i in range(n):
-                x_cauchy[i] = x[i]
-            st.refactor = st.updated
+            # no bounds: the GCP is x itself and the subspace is everything
+            two_loop_step(x, g, s_pairs, y_pairs, sy, st.theta, st.col,
+                          st.head, m, wv, x_cauchy)
             st.nseg = 0
+            st.iword = 0
         else:
             info = cauchy_point(
                 x, g, lower, upper, bound_type, where, breakpoints,
@@ -260,7 +262,7 @@ def _iterate(x, g, lower, upper, bound_type, s_pairs, y_pairs, sy, t_chol,
             st.nintol += st.nseg
             free_set(n, where, free_active, changed, st.updated,
                      st.constrained, st.iter, st)
-        if st.nfree != 0 and st.col != 0:
+        if st.constrained and st.nfree != 0 and st.col != 0:
             if st.refactor:
                 info = form_k(n, st.nfree, free_active, st.nenter, st.ileave,
                               changed, st.iupdat, st.updated, k_factor,

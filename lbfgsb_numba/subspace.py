@@ -203,3 +203,40 @@ def subspace_step(x, g, lower, upper, bound_type, xcp, d, x_saved, s_pairs,
         k = free_active[i]
         xcp[k] = xcp[k] + alpha * d[i]
     return 0
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def two_loop_step(x, g, s_pairs, y_pairs, sy, theta, col, head, m, alpha,
+                  xcp):
+    """Without bounds the subspace step is the quasi-Newton step
+    xcp = x - H g over all variables, with H = B^-1 the inverse of the same
+    compact matrix (H_0 = I/theta); computed by the two-loop recursion
+    (Nocedal 1980) in O(mn), with no factorisation.  ``alpha`` (m,) is
+    scratch."""
+    n = x.shape[0]
+    for i in range(n):
+        xcp[i] = -g[i]
+    p = (head + col - 1) % m
+    for j in range(col - 1, -1, -1):
+        acc = 0.0
+        for i in range(n):
+            acc += s_pairs[p, i] * xcp[i]
+        a = acc / sy[j, j]
+        alpha[j] = a
+        for i in range(n):
+            xcp[i] -= a * y_pairs[p, i]
+        p = p - 1 if p > 0 else m - 1
+    inv_theta = 1.0 / theta
+    for i in range(n):
+        xcp[i] *= inv_theta
+    p = head
+    for j in range(col):
+        acc = 0.0
+        for i in range(n):
+            acc += y_pairs[p, i] * xcp[i]
+        b = alpha[j] - acc / sy[j, j]
+        for i in range(n):
+            xcp[i] += b * s_pairs[p, i]
+        p = next_slot(p, m)
+    for i in range(n):
+        xcp[i] += x[i]
