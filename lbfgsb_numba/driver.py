@@ -5,7 +5,9 @@ Alg. 778, version 3.0 with Morales & Nocedal 2011).
 One iteration from x_k:
 
 1. generalized Cauchy point x^c along P(x_k - t g_k)      (``cauchy``);
-2. minimise the model over the variables free at x^c      (``subspace``);
+2. minimise the model over the variables free at x^c      (``subspace``;
+   without bounds this is the quasi-Newton step -B^-1 g, by the two-loop
+   recursion);
 3. line search along d = xbar - x_k inside the box        (``line_search``);
 4. stop if ||P(x - g) - x||_inf <= pgtol or the relative reduction of f is
    <= factr * eps; otherwise store (s, y) if s'y > eps (-g's) and refactor

@@ -11,7 +11,10 @@ and by Sherman-Morrison-Woodbury, with B = theta I - W M W',
 
     d_u = r/theta + Z'W K^-1 W'Z r / theta^2      (r = -r^c),
 
-where K is factored by ``bfgs_matrix.form_k``.
+where K is factored by ``bfgs_matrix.form_k``.  Without any bound the free
+set is every variable, x^c = x and d_u = -B^-1 g: the same step is then
+computed by the two-loop recursion (``two_loop_step``, O(mn), no
+factorisation).
 """
 from numba import njit
 
