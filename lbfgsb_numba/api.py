@@ -241,8 +241,6 @@ def _solve(fun, x0, args, jac, bounds, m, ftol, gtol, abs_step, rel_step,
     status 99 and scipy.optimize.minimize's message."""
     if not callable(fun):
         raise TypeError(f"fun must be callable, got {type(fun).__name__}")
-    if not isinstance(args, tuple):
-        args = (args,) if not isinstance(args, list) else tuple(args)
     x0 = as_x0(x0)
     n = x0.shape[0]
     lower, upper, nbd = normalize_bounds(bounds, n)
@@ -343,7 +341,7 @@ def fmin_l_bfgs_b(func: Callable[..., Any], x0: Any,
         jac = True
     else:
         jac = fprime
-    res = _solve(func, x0, args, jac, bounds, m, factr * EPS, pgtol,
+    res = _solve(func, x0, tuple(args), jac, bounds, m, factr * EPS, pgtol,
                  epsilon, None, maxfun, maxiter, maxls, callback,
                  _iprint_from(iprint, disp))
     d = {"grad": res["jac"], "task": res["message"],
@@ -373,6 +371,8 @@ def minimize(fun: Callable[..., Any], x0: Any, args: tuple = (),
     Also works as ``scipy.optimize.minimize(fun, x0, method=minimize, ...)``
     (scipy then passes hess, hessp, constraints and the options as keywords).
     """
+    if not isinstance(args, tuple):
+        args = (args,)  # as scipy.optimize.minimize does
     opts = dict(options or {})
     for key in ("hess", "hessp"):
         if kwargs.pop(key, None) is not None:
