@@ -118,3 +118,45 @@ def test_optimize_result_behaves_like_scipy():
         r.missing
     text = repr(r)
     assert "fun: 1.5" in text and "message: 'ok'" in text
+
+
+def test_two_loop_step_is_the_compact_newton_step():
+    """Without bounds the subspace step must be -B^-1 g for the compact
+    matrix B = theta I - W M W' (Byrd, Nocedal & Schnabel 1994), built here
+    densely from the stored pairs in order (the ring buffer has wrapped)."""
+    from lbfgsb_numba.bench import rosenbrock_njit
+    from lbfgsb_numba.driver import initialize, step
+    from lbfgsb_numba.status import FG, NEW_X
+    from lbfgsb_numba.subspace import two_loop_step
+
+    n, m = 6, 4
+    x0 = np.tile([-1.2, 1.0], 3)
+    lo, up = np.full(n, -np.inf), np.full(n, np.inf)
+    ws = new_workspace(n, m)
+    initialize(ws, x0, lo, up, np.zeros(n, dtype=np.int32), m, 1e7, 1e-5,
+               20, 10, 15000)
+    while True:
+        task = step(ws)
+        if task == FG:
+            f, g = rosenbrock_njit(ws.x.copy())
+            ws.state["f"][0] = f
+            ws.g[:] = g
+        elif task != NEW_X:
+            break
+    st = ws.state[0]
+    col, head, theta = int(st["col"]), int(st["head"]), float(st["theta"])
+    assert col == m and head != 0  # wrapped ring
+    sk, yk = pairs_in_order(ws.s_pairs, ws.y_pairs, head, col)
+    S, Y = sk.T, yk.T
+    SY = S.T @ Y
+    D = np.diag(np.diag(SY))
+    L = np.tril(SY, -1)
+    M = np.linalg.inv(np.block([[-D, L.T], [L, theta * S.T @ S]]))
+    W = np.hstack([Y, theta * S])
+    B = theta * np.eye(n) - W @ M @ W.T
+    x, g = ws.x.copy(), ws.g.copy()
+    expected = x - np.linalg.solve(B, g)
+    got = np.empty(n)
+    two_loop_step(x, g, ws.s_pairs, ws.y_pairs, ws.sy, theta, col, head, m,
+                  np.empty(2 * m), got)
+    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
