@@ -18,14 +18,14 @@ from numba.core.registry import CPUDispatcher
 
 from . import status as _status
 from .bounds import normalize_bounds
-from .driver import PHASE_SEARCH, initialize, step_at
+from .driver import PHASE_SEARCH, setup_at, step_at
 from .finite_diff import forward_difference
 from .hess_inv import LbfgsInvHessProduct
 from .result import OptimizeResult
 from .status import FG, NEW_X
 from .validation import (as_gradient, as_scalar_f, as_x0,
                          check_solver_options, unpack_fg)
-from .workspace import new_workspace, workspace_addresses
+from .workspace import N_FIELDS, float_field, layout, state_of
 
 EPS = np.finfo(float).eps
 
@@ -120,55 +120,56 @@ def _callback_adapter(callback):
 def _entry_point(dispatcher, *example_args):
     """The compiled overload of ``dispatcher`` for the types of
     ``example_args``, callable without Numba's argument-type dispatch
-    (typing a workspace, which holds record arrays, costs ~100 us a call;
-    a direct call ~1 us)."""
+    (a direct call costs about 1 us less per crossing)."""
     dispatcher(*example_args)  # compile, or load from the cache
-    first = dispatcher.typeof_pyval(example_args[0])
+    types = tuple(dispatcher.typeof_pyval(a) for a in example_args)
     for sig, overload in dispatcher.overloads.items():
-        if sig and sig[0] == first:
+        if tuple(sig) == types:
             return overload.entry_point
     return dispatcher
 
 
-def _tiny_workspace():
-    ws = new_workspace(1, 1)
-    x = np.zeros(1)
-    return ws, (ws, x, x, x, np.zeros(1, dtype=np.int32), 1, 1.0, 1.0, 1, 1,
-                1)
-
-
 @functools.lru_cache(maxsize=None)
-def _setup_entries():
-    """Direct entries of ``initialize`` and ``workspace_addresses``."""
-    ws, init_args = _tiny_workspace()
-    return (_entry_point(initialize, *init_args),
-            _entry_point(workspace_addresses, ws))
+def _entries():
+    """Direct entries of ``setup_at`` and ``step_at``."""
+    x, lo, up, nbd = np.zeros(1), np.zeros(1), np.ones(1), np.full(1, 2,
+                                                                     np.int32)
+    offsets, size, _ = layout(1, 1, False)
+    buf, addresses = np.zeros(size // 8), np.empty(N_FIELDS, np.int64)
+    setup = _entry_point(setup_at, buf, offsets, addresses, x, lo, up, nbd,
+                         1, 1e7, 1e-5, 20, 15000, 15000)
+    return setup, _entry_point(step_at, addresses, 1, 1)
 
 
-@functools.lru_cache(maxsize=None)
-def _step_entry():
-    """Direct entry of ``step_at`` (one small array to unbox per call)."""
-    ws, init_args = _tiny_workspace()
-    initialize(*init_args)
-    return _entry_point(step_at, workspace_addresses(ws), 1, 1)
+# Workspace field indices used on the Python side (see workspace.Workspace)
+_G, _S_PAIRS, _Y_PAIRS, _X_PREV, _G_PREV = 1, 5, 6, 17, 18
 
 
-def _prepare_workspace(x0, lower, upper, nbd, m, factr, pgtol, maxls,
-                       maxiter, maxfun):
-    """Allocate (reusing x0 and the bound arrays) and initialise a
-    workspace; returns it with the addresses of its fields (valid while the
-    workspace lives)."""
-    init, addresses_of = _setup_entries()
-    ws = new_workspace(x0.shape[0], m, x=x0, lower=lower, upper=upper,
-                       bound_type=nbd)
-    init(ws, x0, lower, upper, nbd, int(m), float(factr), float(pgtol),
-         int(maxls), int(maxiter), int(maxfun))
-    return ws, addresses_of(ws)
+class _Solve:
+    """The work buffer of one solve and its layout; the problem's arrays
+    (x0, which becomes x, lower, upper, nbd) are used in place."""
 
+    __slots__ = ("buf", "lay", "addresses", "x", "m")
 
-def _n_at_bound(ws):
-    x, lo, up = ws.x, ws.lower, ws.upper
-    return int(np.count_nonzero((x == lo) | (x == up)))
+    def __init__(self, x0, lower, upper, nbd, m, factr, pgtol, maxls,
+                 maxiter, maxfun):
+        n = x0.shape[0]
+        self.lay = lay = layout(n, m, False)
+        self.buf = np.zeros(lay.size >> 3)
+        self.addresses = np.empty(N_FIELDS, np.int64)
+        self.x = x0
+        self.m = m = int(m)
+        _entries()[0](self.buf, lay.offsets, self.addresses, x0, lower, upper,
+                      nbd, int(m), float(factr), float(pgtol), int(maxls),
+                      int(maxiter), int(maxfun))
+
+    def field(self, k):
+        """Float64 field k of length n (a view)."""
+        return float_field(self.buf, self.lay, k, self.x.shape[0])
+
+    def state(self):
+        """The state record, a (1,) view."""
+        return state_of(self.buf, self.lay)
 
 
 class _Log:
@@ -181,36 +182,38 @@ class _Log:
             print(f"{'it':>6} {'f':>23} {'|proj g|':>12} {'step':>10} "
                   f"{'nfev':>7} {'at bound':>9}")
 
-    def iteration(self, ws, st):
+    def iteration(self, x, lower, upper, st):
         if self.every > 0 and int(st["nit"][0]) % self.every == 0:
+            at_bound = int(np.count_nonzero((x == lower) | (x == upper)))
             print(f"{int(st['nit'][0]):6d} {float(st['f'][0]):23.15e} "
                   f"{float(st['sbgnrm'][0]):12.5e} {float(st['stp'][0]):10.3e} "
-                  f"{int(st['nfev'][0]):7d} {_n_at_bound(ws):9d}")
+                  f"{int(st['nfev'][0]):7d} {at_bound:9d}")
 
     def final(self, message, nit, nfev, f, pgnorm):
         print(f"{message}\n  iterations {nit}, evaluations {nfev}, "
               f"f = {f:.15e}, |proj g| = {pgnorm:.5e}")
 
 
-def _last_accepted(ws):
+def _last_accepted(solve):
     """(x, f, g) of the last accepted iterate (not a line-search trial)."""
-    st = ws.state
+    st = solve.state()
     if int(st["phase"][0]) == PHASE_SEARCH:
-        return ws.x_prev.copy(), float(st["f_old"][0]), ws.g_prev.copy()
-    return ws.x.copy(), float(st["f"][0]), ws.g.copy()
+        return (solve.field(_X_PREV).copy(), float(st["f_old"][0]),
+                solve.field(_G_PREV).copy())
+    return solve.x.copy(), float(st["f"][0]), solve.field(_G).copy()
 
 
-def _run_python(ws, addresses, evaluate, callback, log):
+def _run_python(solve, lower, upper, evaluate, callback, log):
     """The reverse-communication loop with a Python objective.
     Returns (final task code, njev)."""
-    st = ws.state
+    x, addresses, m = solve.x, solve.addresses, solve.m
+    n = x.shape[0]
+    st = solve.state()
     f_slot = st["f"]
     nfev_slot = st["nfev"]
     stop_slot = st["stop_request"]
-    x = ws.x
-    g_slot = ws.g
-    n, m = x.shape[0], ws.s_pairs.shape[0]
-    advance = _step_entry()
+    g_slot = solve.field(_G)
+    advance = _entries()[1]
     nfev = njev = 0
     task = advance(addresses, n, m)  # START: asks for f and g at x0
     try:
@@ -226,7 +229,7 @@ def _run_python(ws, addresses, evaluate, callback, log):
                 if callback is not None and callback(x, float(f_slot[0])):
                     stop_slot[0] = 1
                 if log is not None:
-                    log.iteration(ws, st)
+                    log.iteration(x, lower, upper, st)
             else:
                 return task, njev
             task = advance(addresses, n, m)
@@ -247,7 +250,6 @@ def _solve(fun, x0, args, jac, bounds, m, ftol, gtol, abs_step, rel_step,
     factr = ftol / EPS
     check_solver_options(m, factr, gtol, maxiter, maxfun, maxls,
                          abs_step if abs_step is not None else 1e-8)
-    np.clip(x0, lower, upper, out=x0)
 
     if (callback is None and iprint < 0 and isinstance(fun, CPUDispatcher)
             and (jac is True or jac is None or
@@ -259,46 +261,53 @@ def _solve(fun, x0, args, jac, bounds, m, ftol, gtol, abs_step, rel_step,
 
     evaluate = _make_objective(fun, jac, args, n, lower, upper, abs_step,
                                rel_step)
-    ws, addresses = _prepare_workspace(x0, lower, upper, nbd, m, factr, gtol,
-                                       maxls, maxiter, maxfun)
+    solve = _Solve(x0, lower, upper, nbd, m, factr, gtol, maxls, maxiter,
+                   maxfun)
     log = _Log(iprint, n, m) if iprint >= 0 else None
     try:
-        task, njev = _run_python(ws, addresses, evaluate,
+        task, njev = _run_python(solve, lower, upper, evaluate,
                                  _callback_adapter(callback), log)
     except BaseException as exc:
-        x_best, f_best, g_best = _last_accepted(ws)
-        st = ws.state
-        exc.lbfgsb_result = OptimizeResult(
-            x=x_best, fun=f_best, jac=g_best, nit=int(st["nit"][0]),
-            nfev=int(st["nfev"][0]), success=False, status=2,
-            message="interrupted by an exception from user code")
-        if hasattr(exc, "add_note"):
-            exc.add_note("lbfgsb_numba: the last accepted iterate is in "
-                         "this exception's .lbfgsb_result (x, fun, jac, "
-                         "nit, nfev)")
+        _attach_last_accepted(exc, solve)
         raise
-    res = _result_from_workspace(ws, task, njev, maxiter, maxfun, log)
-    if halt_status_99 and int(ws.state["stop_request"][0]):
+    st = solve.state()[0]
+    res = _result(solve, task, st["f"], st["nit"], st["nfev"], njev,
+                  st["head"], st["col"], maxiter, maxfun, log, st["sbgnrm"])
+    if halt_status_99 and int(st["stop_request"]):
         res.update(success=False, status=99,
                    message="`callback` raised `StopIteration`.")
     return res
 
 
-def _result_from_workspace(ws, task, njev, maxiter, maxfun, log=None):
-    st = ws.state
-    nit = int(st["nit"][0])
-    nfev = int(st["nfev"][0])
-    f = float(st["f"][0])
+def _attach_last_accepted(exc, solve):
+    """Attach the last accepted iterate to an exception from user code."""
+    x_best, f_best, g_best = _last_accepted(solve)
+    st = solve.state()
+    exc.lbfgsb_result = OptimizeResult(
+        x=x_best, fun=f_best, jac=g_best, nit=int(st["nit"][0]),
+        nfev=int(st["nfev"][0]), success=False, status=2,
+        message="interrupted by an exception from user code")
+    if hasattr(exc, "add_note"):
+        exc.add_note("lbfgsb_numba: the last accepted iterate is in this "
+                     "exception's .lbfgsb_result (x, fun, jac, nit, nfev)")
+
+
+def _result(solve, task, f, nit, nfev, njev, head, col, maxiter, maxfun,
+            log=None, sbgnrm=0.0):
+    """OptimizeResult of a finished solve; x is the solve's own array."""
+    task, nit, nfev, njev = int(task), int(nit), int(nfev), int(njev)
+    f = float(f)
     warnflag = _status.warnflag(task, nit, nfev, maxiter, maxfun)
     message = _status.message(task)
     if log is not None:
-        log.final(message, nit, nfev, f, float(st["sbgnrm"][0]))
+        log.final(message, nit, nfev, f, float(sbgnrm))
+    index = solve.lay.index
     return OptimizeResult(
-        fun=f, jac=ws.g.copy(), nfev=nfev, njev=njev, nit=nit,
-        status=warnflag, message=message, x=ws.x.copy(),
-        success=(warnflag == 0),
-        hess_inv=LbfgsInvHessProduct.from_ring(
-            ws.s_pairs, ws.y_pairs, int(st["head"][0]), int(st["col"][0])))
+        fun=f, jac=solve.field(_G).copy(), nfev=nfev, njev=njev, nit=nit,
+        status=warnflag, message=message, x=solve.x, success=(warnflag == 0),
+        hess_inv=LbfgsInvHessProduct.from_buffer(
+            solve.buf, index[_S_PAIRS], index[_Y_PAIRS], solve.m,
+            solve.x.shape[0], int(head), int(col)))
 
 
 def _iprint_from(iprint, disp):

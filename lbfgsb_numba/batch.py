@@ -12,15 +12,19 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import numba
 import numpy as np
 from numba import njit, prange
 from numba.core import types
 from numba.extending import overload
 
 from . import status as _status
-from .compiled import bound_types, is_compiled_function, run_combined
+from .compiled import (drive_combined, is_compiled_function, keep_alive,
+                       step_address)
+from .driver import initialize_at
 from .result import BatchResult
 from .validation import check_solver_options
+from .workspace import allocate, workspace_views
 
 EPS = np.finfo(float).eps
 _MAX_ARGS = 10
@@ -50,46 +54,58 @@ def _rows_at_overload(args, i):
 
 
 @njit(nogil=True)
-def _solve_row(fun, x0, lower, upper, args, i, m, factr, pgtol, maxiter,
-               maxfun, maxls, x_out, f_out, g_out, nit_out, nfev_out,
-               task_out):
-    row_args = rows_at(args, i)
-    nbd = bound_types(lower[i], upper[i])
+def _solve_rows(fun, x0, lower, upper, args, start, stop, m, factr, pgtol,
+                maxiter, maxfun, maxls, x_out, f_out, g_out, nit_out, nfev_out,
+                task_out, step):
+    """Solve problems start..stop-1 one after the other in one work buffer
+    (zeroed between problems, so each result is that of a solve alone)."""
     n = x0.shape[1]
-    x_start = np.empty(n)
-    for j in range(n):
-        x_start[j] = min(max(x0[i, j], lower[i, j]), upper[i, j])
-    out, task = run_combined(fun, fun, x_start, lower[i], upper[i], nbd,
-                             row_args, m, factr, pgtol, maxiter, maxfun, maxls,
-                             np.empty(0), -1.0)
-    st = out.state[0]
-    for j in range(n):
-        x_out[i, j] = out.x[j]
-        g_out[i, j] = out.g[j]
-    f_out[i] = st.f
-    nit_out[i] = st.nit
-    nfev_out[i] = st.nfev
-    task_out[i] = task
+    buf, addresses = allocate(n, m)
+    ws = workspace_views(addresses, n, m)
+    x, g, lo, up, nbd, state = ws[0], ws[1], ws[2], ws[3], ws[4], ws[29]
+    no_steps = np.empty(0)
+    for i in range(start, stop):
+        buf[:] = 0.0
+        for j in range(n):
+            x[j] = x0[i, j]
+            lo[j] = lower[i, j]
+            up[j] = upper[i, j]
+            has_lo = lo[j] > -np.inf
+            has_up = up[j] < np.inf
+            nbd[j] = (2 if has_up else 1) if has_lo else (3 if has_up else 0)
+        initialize_at(addresses, n, m, factr, pgtol, maxls, maxiter, maxfun)
+        task = drive_combined(fun, fun, step, addresses, n, m,
+                              rows_at(args, i), no_steps, -1.0)[0]
+        st = state[0]
+        for j in range(n):
+            x_out[i, j] = x[j]
+            g_out[i, j] = g[j]
+        f_out[i] = st.f
+        nit_out[i] = st.nit
+        nfev_out[i] = st.nfev
+        task_out[i] = task
+    keep_alive(buf)
 
 
 @njit(nogil=True, parallel=True)
 def _batch_parallel(fun, x0, lower, upper, args, m, factr, pgtol, maxiter,
                     maxfun, maxls, x_out, f_out, g_out, nit_out, nfev_out,
-                    task_out):
-    for i in prange(x0.shape[0]):
-        _solve_row(fun, x0, lower, upper, args, i, m, factr, pgtol, maxiter,
-                   maxfun, maxls, x_out, f_out, g_out, nit_out, nfev_out,
-                   task_out)
+                    task_out, n_chunks, step):
+    k = x0.shape[0]
+    for c in prange(n_chunks):
+        _solve_rows(fun, x0, lower, upper, args, c * k // n_chunks,
+                    (c + 1) * k // n_chunks, m, factr, pgtol, maxiter, maxfun,
+                    maxls, x_out, f_out, g_out, nit_out, nfev_out, task_out,
+                    step)
 
 
 @njit(nogil=True)
 def _batch_serial(fun, x0, lower, upper, args, m, factr, pgtol, maxiter,
                   maxfun, maxls, x_out, f_out, g_out, nit_out, nfev_out,
-                  task_out):
-    for i in range(x0.shape[0]):
-        _solve_row(fun, x0, lower, upper, args, i, m, factr, pgtol, maxiter,
-                   maxfun, maxls, x_out, f_out, g_out, nit_out, nfev_out,
-                   task_out)
+                  task_out, n_chunks, step):
+    _solve_rows(fun, x0, lower, upper, args, 0, x0.shape[0], m, factr, pgtol,
+                maxiter, maxfun, maxls, x_out, f_out, g_out, nit_out,
+                nfev_out, task_out, step)
 
 
 def _batch_bounds(bounds, k, n):
@@ -169,11 +185,24 @@ def minimize_batch(fun: Callable[..., Any], x0: Any, args: tuple = (),
     nfev = np.empty(k, dtype=np.int64)
     task = np.empty(k, dtype=np.int64)
     kernel = _batch_parallel if parallel else _batch_serial
-    kernel(fun, x0, lower, upper, args, maxcor, factr, gtol, maxiter, maxfun,
-           maxls, x_out, f_out, g_out, nit, nfev, task)
-    status = np.array([_status.warnflag(int(t), int(a), int(b), maxiter,
-                                        maxfun)
-                       for t, a, b in zip(task, nit, nfev)], dtype=np.int64)
+    # a few chunks per thread: each chunk reuses one work buffer
+    n_chunks = max(1, min(k, 4 * numba.get_num_threads()))
+    try:
+        kernel(fun, x0, lower, upper, args, maxcor, factr, gtol, maxiter,
+               maxfun, maxls, x_out, f_out, g_out, nit, nfev, task, n_chunks,
+               step_address())
+    except SystemError as exc:
+        # an exception raised by fun inside a parallel region arrives
+        # wrapped: hand the user's own exception on, unchanged
+        cause = exc.__cause__ or exc.__context__
+        if cause is None:
+            raise
+        raise cause from None
+    converged = (task >= 400) & (task < 500)
+    limit = (nfev > maxfun) | (nit >= maxiter)
+    status = np.where(converged, 0, np.where(limit, 1, 2)).astype(np.int64)
+    codes, first = np.unique(task, return_inverse=True)
+    texts = [_status.message(int(c)) for c in codes]
     return BatchResult(x=x_out, fun=f_out, jac=g_out, nit=nit, nfev=nfev,
                        status=status, success=status == 0, task=task,
-                       message=[_status.message(int(t)) for t in task])
+                       message=[texts[j] for j in first.ravel()])

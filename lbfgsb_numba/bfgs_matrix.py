@@ -23,6 +23,8 @@ import math
 
 from numba import njit
 
+from .vector_ops import dot_rows2
+
 
 @njit(cache=True, nogil=True, _nrt=False, inline='always')
 def next_slot(p, m):
@@ -63,10 +65,17 @@ def solve_upper_t(a, k, b, boff):
         if a[i, i] == 0.0:
             return i + 1
     for i in range(k):
-        t = b[boff + i]
-        for p in range(i):
-            t -= a[p, i] * b[boff + p]
-        b[boff + i] = t * (1.0 / a[i, i])
+        # two partial sums: half the dependency chain of one
+        t0 = b[boff + i]
+        t1 = 0.0
+        p = 0
+        while p + 1 < i:
+            t0 -= a[p, i] * b[boff + p]
+            t1 -= a[p + 1, i] * b[boff + p + 1]
+            p += 2
+        if p < i:
+            t0 -= a[p, i] * b[boff + p]
+        b[boff + i] = (t0 + t1) * (1.0 / a[i, i])
     return 0
 
 
@@ -78,10 +87,16 @@ def solve_upper(a, k, b, boff):
         if a[i, i] == 0.0:
             return i + 1
     for i in range(k - 1, -1, -1):
-        t = b[boff + i]
-        for p in range(i + 1, k):
-            t -= a[i, p] * b[boff + p]
-        b[boff + i] = t * (1.0 / a[i, i])
+        t0 = b[boff + i]
+        t1 = 0.0
+        p = i + 1
+        while p + 1 < k:
+            t0 -= a[i, p] * b[boff + p]
+            t1 -= a[i, p + 1] * b[boff + p + 1]
+            p += 2
+        if p < k:
+            t0 -= a[i, p] * b[boff + p]
+        b[boff + i] = (t0 + t1) * (1.0 / a[i, i])
     return 0
 
 
@@ -91,12 +106,14 @@ def middle_product(sy, t_chol, sqrt_d, col, v, out):
     sqrt_d[:col] holds D^1/2.  Returns 0, or nonzero if J is singular."""
     if col == 0:
         return 0
-    # forward half: [D^1/2 0; -L D^-1/2 J] p = v
-    out[col] = v[col]
-    for i in range(1, col):
+    # forward half: [D^1/2 0; -L D^-1/2 J] p = v  (out[:col] holds D^-1 v
+    # for the moment)
+    for k in range(col):
+        out[k] = v[k] / sy[k, k]
+    for i in range(col):
         acc = 0.0
         for k in range(i):
-            acc += sy[i, k] * v[k] / sy[k, k]
+            acc += sy[i, k] * out[k]
         out[col + i] = v[col + i] + acc
     info = solve_upper_t(t_chol, col, out, col)
     if info != 0:
@@ -108,12 +125,10 @@ def middle_product(sy, t_chol, sqrt_d, col, v, out):
     if info != 0:
         return info
     for i in range(col):
-        out[i] = -out[i] / sqrt_d[i]
-    for i in range(col):
         acc = 0.0
         for k in range(i + 1, col):
-            acc += sy[k, i] * out[col + k] / sy[i, i]
-        out[i] += acc
+            acc += sy[k, i] * out[col + k]
+        out[i] = -out[i] / sqrt_d[i] + acc / sy[i, i]
     return 0
 
 
@@ -137,9 +152,11 @@ def form_t(t_chol, sqrt_d, sy, ss, col, theta):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def add_pair(s_pairs, y_pairs, sy, ss, step_dir, grad_diff, state, rr, dr):
+def add_pair(s_pairs, y_pairs, sy, ss, yy, step_dir, grad_diff, state, rr,
+             dr):
     """Store the new pair (s, y) = (stp*d, g_new - g_old) in the ring buffers
-    and update S'Y, S'S and theta = y'y / s'y.
+    (dropping the oldest when m are kept) and update S'Y (full), S'S (upper
+    triangle), Y'Y (lower triangle) and theta = y'y / s'y: O(m n + m^2).
 
     ``step_dir`` already holds s; ``rr`` = y'y, ``dr`` = s'y.
     """
@@ -159,50 +176,44 @@ def add_pair(s_pairs, y_pairs, sy, ss, step_dir, grad_diff, state, rr, dr):
         y_pairs[tail, i] = grad_diff[i]
     state.theta = rr / dr
     if iupdat > m:
-        # drop the oldest pair: shift S'S (upper) and S'Y (lower) up-left
-        for j in range(1, col):
-            for i in range(j):
-                ss[i, j - 1] = ss[i + 1, j]
-            for i in range(col - j):
-                sy[j - 1 + i, j - 1] = sy[j + i, j]
+        # drop the oldest pair: shift the products up-left by one
+        for i in range(col - 1):
+            for j in range(col - 1):
+                sy[i, j] = sy[i + 1, j + 1]
+            for j in range(i, col - 1):
+                ss[i, j] = ss[i + 1, j + 1]
+            for j in range(i + 1):
+                yy[i, j] = yy[i + 1, j + 1]
+    # products of the new pair (logical index col - 1) with the others
+    last = col - 1
     p = state.head
-    for j in range(col - 1):
-        acc_sy = 0.0
-        acc_ss = 0.0
-        for i in range(n):
-            acc_sy += step_dir[i] * y_pairs[p, i]
-        for i in range(n):
-            acc_ss += s_pairs[p, i] * step_dir[i]
-        sy[col - 1, j] = acc_sy
-        ss[j, col - 1] = acc_ss
+    for j in range(last):
+        sy[last, j], ss[j, last] = dot_rows2(y_pairs, s_pairs, p, step_dir, n)
+        sy[j, last], yy[last, j] = dot_rows2(s_pairs, y_pairs, p, grad_diff,
+                                             n)
         p = next_slot(p, m)
     if state.stp == 1.0:
-        ss[col - 1, col - 1] = state.dtd
+        ss[last, last] = state.dtd
     else:
-        ss[col - 1, col - 1] = state.stp * state.stp * state.dtd
-    sy[col - 1, col - 1] = dr
+        ss[last, last] = state.stp * state.stp * state.dtd
+    sy[last, last] = dr
+    yy[last, last] = rr
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def form_k(n, nfree, free_active, nenter, ileave, changed, iupdat, updated,
-           k_factor, k_products, m, s_pairs, y_pairs, sy, theta, col, head):
-    """Factor the 2col x 2col matrix of the subspace step (Alg. 778, formk):
-
-        K = [ -D - Y'ZZ'Y/theta    L_a' - R_z' ]
-            [  L_a - R_z           theta S'AA'S ]
-
-    Z selects the free variables at the Cauchy point, A the active ones; L_a
-    is the strictly lower part of S'AA'Y and R_z the upper part of S'ZZ'Y.
-    ``k_products`` keeps (lower triangles of) Y'ZZ'Y, S'AA'S and L_a + R_z
-    between iterations, blocks at offsets 0 and m, and is updated only for
-    the newest pair and the variables that changed status
-    (``changed[:nenter]`` entered the free set, ``changed[ileave:]`` left it).
-    On exit the upper triangle of k_factor[:2col, :2col] holds the factor
-    used by ``subspace.subspace_step``.  Returns 0, -1 or -2 (not positive
-    definite).
+def update_k_products(n, nfree, free_active, nenter, ileave, changed, iupdat,
+                      updated, k_products, m, s_pairs, y_pairs, col, head):
+    """Bring the inner products behind the subspace matrix K (see
+    ``factor_k``) up to date: ``k_products`` keeps the lower triangles of
+    Y'ZZ'Y and S'AA'S (blocks at offsets 0 and m) and L_a + R_z (block
+    [m:, :m]), where Z selects the free variables at the Cauchy point, A the
+    active ones, L_a is the strictly lower part of S'AA'Y and R_z the upper
+    part of S'ZZ'Y.  Only the newest pair (when ``updated``) and the
+    variables that changed status (``changed[:nenter]`` entered the free
+    set, ``changed[ileave:]`` left it) are visited: O(col n_changed + col n)
+    work.
     """
     wn1 = k_products
-    wn = k_factor
     if updated:
         if iupdat > m:
             # shift the old blocks by one pair
@@ -290,6 +301,65 @@ def form_k(n, nfree, free_active, nenter, ileave, changed, iupdat, updated,
                 wn1[is_, jy] = wn1[is_, jy] - t1 + t3
             jp = next_slot(jp, m)
         ip = next_slot(ip, m)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def rebuild_k_products(n, nfree, free_active, k_products, m, s_pairs,
+                       y_pairs, col, head):
+    """Compute the inner products kept by ``update_k_products`` from
+    scratch for the current free set ``free_active[:nfree]`` (active
+    variables after it): O(col^2 n).  Used when they were not kept up to
+    date because no variable was active."""
+    wn1 = k_products
+    ip = head
+    for iy in range(col):
+        jp = head
+        for jy in range(iy + 1):
+            t1 = 0.0
+            t2 = 0.0
+            for k in range(nfree):
+                k1 = free_active[k]
+                t1 += y_pairs[ip, k1] * y_pairs[jp, k1]
+            for k in range(nfree, n):
+                k1 = free_active[k]
+                t2 += s_pairs[ip, k1] * s_pairs[jp, k1]
+            wn1[iy, jy] = t1
+            wn1[m + iy, m + jy] = t2
+            jp = next_slot(jp, m)
+        ip = next_slot(ip, m)
+    # L_a (strictly lower, active variables) + R_z (upper, free variables)
+    ip = head
+    for i in range(col):
+        jp = head
+        for j in range(col):
+            t = 0.0
+            if i > j:
+                for k in range(nfree, n):
+                    k1 = free_active[k]
+                    t += s_pairs[ip, k1] * y_pairs[jp, k1]
+            else:
+                for k in range(nfree):
+                    k1 = free_active[k]
+                    t += s_pairs[ip, k1] * y_pairs[jp, k1]
+            wn1[m + i, j] = t
+            jp = next_slot(jp, m)
+        ip = next_slot(ip, m)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def factor_k(k_factor, k_products, sy, theta, col, m):
+    """Factor the 2col x 2col matrix of the subspace step (Alg. 778, formk)
+
+        K = [ -D - Y'ZZ'Y/theta    L_a' - R_z' ]
+            [  L_a - R_z           theta S'AA'S ]
+
+    from the inner products kept by ``update_k_products``: K = L E L' with
+    E = diag(-I, I), the upper triangle of k_factor[:2col, :2col] receiving
+    L' (used by ``subspace.newton_step``).  O(col^3).  Returns 0, -1 or -2
+    (a block is not positive definite).
+    """
+    wn1 = k_products
+    wn = k_factor
     # upper triangle of [D + Y'ZZ'Y/theta, -L_a' + R_z'; ., theta S'AA'S]
     for iy in range(col):
         is_ = col + iy

@@ -35,6 +35,25 @@ def _as_float_array(values, what):
     return arr, None
 
 
+_UNBOUNDED: dict = {}
+
+
+def _unbounded(n):
+    """(-inf, +inf, 0) arrays of length n, shared and read-only (the solver
+    never writes its bound arrays)."""
+    arrays = _UNBOUNDED.get(n)
+    if arrays is None:
+        arrays = (np.full(n, -np.inf), np.full(n, np.inf),
+                  np.zeros(n, dtype=np.int32))
+        for a in arrays:
+            a.flags.writeable = False
+        if n <= 100_000:  # keep small ones only
+            if len(_UNBOUNDED) > 64:
+                _UNBOUNDED.clear()
+            _UNBOUNDED[n] = arrays
+    return arrays
+
+
 def normalize_bounds(bounds: Any, n: int
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return (lower, upper, bound_type) arrays of length n.
@@ -46,9 +65,7 @@ def normalize_bounds(bounds: Any, n: int
     bound_type: 0 none, 1 lower only, 2 both, 3 upper only (int32).
     """
     if bounds is None:
-        lower = np.full(n, -np.inf)
-        upper = np.full(n, np.inf)
-        return lower, upper, np.zeros(n, dtype=np.int32)
+        return _unbounded(n)
     if hasattr(bounds, "lb") and hasattr(bounds, "ub"):
         lower, lo_none = _as_float_array(bounds.lb, "lb")
         upper, up_none = _as_float_array(bounds.ub, "ub")

@@ -67,9 +67,9 @@ def heap_pop_min(nleft, t, order, build):
 @njit(cache=True, nogil=True, _nrt=False)
 def cauchy_point(x, g, lower, upper, bound_type, where, breakpoints,
                  break_index, d, xcp, s_pairs, y_pairs, sy, t_chol, sqrt_d,
-                 theta,
-                 col, head, m, wp, wc, wbp, wv, sbgnrm, state):
-    """Compute the GCP into ``xcp`` and wc = W'(xcp - x) for the subspace step.
+                 theta, col, head, m, wp, wc, wbp, wv, wm, sbgnrm, state):
+    """Compute the GCP into ``xcp``, wc = W'(xcp - x) and wm = M wc for the
+    subspace step (wc and wm have 2col entries).
 
     ``d`` receives the projected steepest-descent direction with the
     components fixed at breakpoints zeroed.  ``where`` is updated: 0 free and
@@ -81,7 +81,7 @@ def cauchy_point(x, g, lower, upper, bound_type, where, breakpoints,
     if sbgnrm <= 0.0:
         for i in range(n):
             xcp[i] = x[i]
-        return 0
+        return middle_product(sy, t_chol, sqrt_d, col, wc, wm)
     bounded_path = True
     nfree = n
     nbreak = -1
@@ -148,8 +148,8 @@ def cauchy_point(x, g, lower, upper, bound_type, where, breakpoints,
     for i in range(n):
         xcp[i] = x[i]
     if nbreak == -1 and nfree == n:
-        # d is zero: x itself is the GCP
-        return 0
+        # d is zero: x itself is the GCP (wc is left as it is)
+        return middle_product(sy, t_chol, sqrt_d, col, wc, wm)
     for j in range(col2):
         wc[j] = 0.0
     f2 = -theta * f1
@@ -166,6 +166,7 @@ def cauchy_point(x, g, lower, upper, bound_type, where, breakpoints,
     tsum = 0.0
     nseg = 1
     all_fixed = False
+    passed = 0  # breakpoints passed
     if nbreak >= 0:
         nleft = nbreak
         it = 0
@@ -190,6 +191,7 @@ def cauchy_point(x, g, lower, upper, bound_type, where, breakpoints,
             tsum += dt
             nleft -= 1
             it += 1
+            passed = it
             dibp = d[ibp]
             d[ibp] = 0.0
             if dibp > 0.0:
@@ -252,4 +254,10 @@ def cauchy_point(x, g, lower, upper, bound_type, where, breakpoints,
     if col > 0:
         for j in range(col2):
             wc[j] += dtm * wp[j]
+        if passed == 0:
+            # wc = dtm wp and wv still holds M wp
+            for j in range(col2):
+                wm[j] = dtm * wv[j]
+        else:
+            return middle_product(sy, t_chol, sqrt_d, col, wc, wm)
     return 0

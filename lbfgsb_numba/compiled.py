@@ -5,7 +5,7 @@ run in Numba-compiled code, with no Python per iteration.
 ``@njit`` functions (also in ``numba.prange`` loops); ``fmin_l_bfgs_b`` and
 ``minimize`` route here automatically when the objective is a Numba
 dispatcher.  The iterates, nit, nfev and messages are the same as on the
-Python path, since both drive the same kernels (``driver.step``).
+Python path, since both drive the same kernels (``driver.step_arrays``).
 
 Objective conventions (``fg`` and ``fun`` must be ``@njit`` functions):
 
@@ -15,31 +15,33 @@ Objective conventions (``fg`` and ``fun`` must be ``@njit`` functions):
   (``finite_diff.fd_gradient_njit``), honouring the bounds like scipy.
 
 The objective receives a work copy of x (it may not keep it).
+
+A function that takes the user's objective must be compiled in every
+process (Numba cannot cache it), so these loops are kept small: the solver
+itself is reached through ``step_c``, a cached C-callable function on the
+work arrays' addresses, and is never compiled again.
 """
 from __future__ import annotations
 
 from collections import namedtuple
 
 import numpy as np
+from llvmlite import ir
 from numba import carray, cfunc, njit, types
+from numba.extending import intrinsic
 from numba.core.registry import CPUDispatcher
 
-from .driver import initialize, step_at
+from .driver import initialize_at, step_at
 from .finite_diff import fd_gradient_njit, normalize_steps
 from .status import FG, NEW_X
-from .workspace import (N_FIELDS, allocate_workspace, evaluation_views,
-                        workspace_addresses)
+from .workspace import (N_FIELDS, allocate, evaluation_views, result_views,
+                        workspace_views)
 
 NjitResult = namedtuple("NjitResult",
                         ["x", "fun", "jac", "nit", "nfev", "status", "task"])
 NjitResult.__doc__ = """Result of ``njit_minimize``: x (n,), fun, jac (n,),
 nit, nfev, status (0 converged, 1 maxiter/maxfun, 2 other) and task (the
 final task code; ``lbfgsb_numba.status.message(task)`` gives the text)."""
-
-SolveOutput = namedtuple("SolveOutput",
-                         ["x", "g", "s_pairs", "y_pairs", "state"])
-SolveOutput.__doc__ = """The part of a workspace a result is built from (few
-arrays, so that returning to Python is cheap)."""
 
 
 def is_compiled_function(fun) -> bool:
@@ -80,22 +82,42 @@ def warnflag_of(task, nit, nfev, maxiter, maxfun):
        cache=True, nopython=True)
 def step_c(addresses, n, m):
     """``step`` for compiled callers, on the workspace given by the
-    addresses of its fields (``workspace.workspace_addresses``), with n
-    variables and memory m.  Called through a pointer, so the solver is
-    compiled once (and cached), never again inside each caller."""
+    addresses of its fields, with n variables and memory m.  Called through
+    a pointer, so the solver is compiled once (and cached), never again
+    inside each caller."""
     return step_at(carray(addresses, (N_FIELDS,)), n, m)
 
 
-@njit(nogil=True)
-def _eval_combined(fg, jac, x, args, lower, upper, abs_step, rel_step, g_out,
+@intrinsic
+def call_step(typingctx, step_address, addresses_ptr, n, m):
+    """Call the C-callable ``step_c`` through its address: the solver is
+    neither recompiled nor linked into the caller (whose compilation for a
+    new objective stays small), and nothing process-specific is baked into
+    the caller."""
+    sig = types.int64(types.int64, types.intp, types.int64, types.int64)
+
+    def codegen(context, builder, signature, args):
+        i64 = ir.IntType(64)
+        fnty = ir.FunctionType(i64, [i64.as_pointer(), i64, i64])
+        fn = builder.inttoptr(args[0], fnty.as_pointer())
+        ptr = builder.inttoptr(args[1], i64.as_pointer())
+        return builder.call(fn, [ptr, args[2], args[3]])
+    return sig, codegen
+
+
+# ------------------------------------------------------------ evaluation
+# (inlined into the driver loop: one function to compile per objective)
+
+@njit(nogil=True, inline='always')
+def _eval_combined(fun, jac, x, args, lower, upper, abs_step, rel_step, g_out,
                    x_work):
-    f, g = fg(x, *args)
+    f, g = fun(x, *args)
     for i in range(g_out.shape[0]):
         g_out[i] = g[i]
     return f, 1
 
 
-@njit(nogil=True)
+@njit(nogil=True, inline='always')
 def _eval_separate(fun, jac, x, args, lower, upper, abs_step, rel_step,
                    g_out, x_work):
     f = fun(x, *args)
@@ -105,7 +127,7 @@ def _eval_separate(fun, jac, x, args, lower, upper, abs_step, rel_step,
     return f, 1
 
 
-@njit(nogil=True)
+@njit(nogil=True, inline='always')
 def _eval_finite_diff(fun, jac, x, args, lower, upper, abs_step, rel_step,
                       g_out, x_work):
     f = fun(x, *args)
@@ -114,38 +136,38 @@ def _eval_finite_diff(fun, jac, x, args, lower, upper, abs_step, rel_step,
     return f, 1 + used
 
 
-@njit(nogil=True)
-def _advance_by_address(addresses, n, m):
-    """One ``step`` through the cached C-callable ``step_c``: the caller's
-    compilation does not include the solver (fast to compile), but the
-    caller cannot be cached (it refers to a function pointer)."""
-    return step_c(addresses.ctypes, n, m)
+# ------------------------------------------------------------ driver loops
+
+@njit(nogil=True, inline='always')
+def _advance_by_address(step_address, addresses, n, m):
+    """One step through the C-callable ``step_c`` at ``step_address``."""
+    return call_step(step_address, addresses.ctypes.data, n, m)
 
 
-@njit(nogil=True)
-def _advance_linked(addresses, n, m):
-    """One ``step`` compiled into the caller: slower to compile, but keeps
-    a user's ``@njit(cache=True)`` function that calls the solver
-    cacheable."""
+@njit(nogil=True, inline='always')
+def _advance_linked(step_address, addresses, n, m):
+    """One step compiled into the caller: slower to compile, but keeps a
+    user's ``@njit(cache=True)`` function that calls the solver cacheable
+    (no address of this process is baked in)."""
     return step_at(addresses, n, m)
 
 
 def _make_drive(advance, evaluate):
     """The driver loop for one way of stepping (``advance``) and of
-    evaluating the objective (``evaluate``), both fixed at definition (a
-    compiled function passed as a run-time value could not be cached inside
-    a user's function)."""
+    evaluating the objective (``evaluate``)."""
 
     @njit(nogil=True)
-    def drive(fun, jac, addresses, n, m, args, abs_step, rel_step):
+    def drive(fun, jac, step_address, addresses, n, m, args, abs_step,
+              rel_step):
         """Drive an initialised workspace (given by the addresses of its
-        fields) to the end of the solve; returns the final task code."""
+        fields) to the end of the solve.  Returns (task, f, nit, nfev,
+        njev, head, col)."""
         x, g, lower, upper, state = evaluation_views(addresses, n)
         st = state[0]
         x_eval = np.empty(n)
         x_work = np.empty(n)
         while True:
-            task = advance(addresses, n, m)
+            task = advance(step_address, addresses, n, m)
             if task == FG:
                 for i in range(n):
                     x_eval[i] = x[i]
@@ -155,38 +177,47 @@ def _make_drive(advance, evaluate):
                 st.nfev += used
                 st.njev += 1
             elif task != NEW_X:
-                return task
+                return task, st.f, st.nit, st.nfev, st.njev, st.head, st.col
     return drive
 
 
-def _make_run(drive):
-    """Allocate, initialise and drive one solve from compiled code."""
-
-    @njit(nogil=True)
-    def run(fun, jac, x0, lower, upper, nbd, args, m, factr, pgtol, maxiter,
-            maxfun, maxls, abs_step, rel_step):
-        """Returns the arrays a result needs (SolveOutput) and the final
-        task code."""
-        n = x0.shape[0]
-        ws = allocate_workspace(n, m)
-        initialize(ws, x0, lower, upper, nbd, m, factr, pgtol, maxls,
-                   maxiter, maxfun)
-        task = drive(fun, jac, workspace_addresses(ws), n, m, args,
-                     abs_step, rel_step)
-        return (SolveOutput(ws.x, ws.g, ws.s_pairs, ws.y_pairs, ws.state),
-                task)
-    return run
-
-
-# solves started from Python: the workspace is set up in Python and only
-# the loop is compiled for the user's objective (fast to compile)
+# loops driving a workspace through step_c (Python callers and batches)
 drive_combined = _make_drive(_advance_by_address, _eval_combined)
 drive_separate = _make_drive(_advance_by_address, _eval_separate)
 drive_finite_diff = _make_drive(_advance_by_address, _eval_finite_diff)
-# batches (compiled, not cacheable anyway: fast compile)
-run_combined = _make_run(drive_combined)
-# solves started from user @njit code (cacheable there)
-run_combined_linked = _make_run(_make_drive(_advance_linked, _eval_combined))
+_drive_linked = _make_drive(_advance_linked, _eval_combined)
+
+
+def step_address() -> int:
+    """Address of ``step_c`` in this process (for the ``drive_*`` loops)."""
+    return step_c.address
+
+
+@njit(nogil=True)
+def _solve_linked(fg, x0, lower, upper, nbd, args, m, factr, pgtol, maxiter,
+                  maxfun, maxls):
+    """Allocate, load, initialise and drive one solve with the solver
+    compiled in; returns (buffer, addresses, task)."""
+    n = x0.shape[0]
+    buf, addresses = allocate(n, m)
+    ws = workspace_views(addresses, n, m)
+    x, lo, up, nb = ws[0], ws[2], ws[3], ws[4]
+    for i in range(n):
+        x[i] = x0[i]
+        lo[i] = lower[i]
+        up[i] = upper[i]
+        nb[i] = nbd[i]
+    initialize_at(addresses, n, m, factr, pgtol, maxls, maxiter, maxfun)
+    task = _drive_linked(fg, fg, 0, addresses, n, m, args, np.empty(0),
+                         -1.0)[0]
+    return buf, addresses, task
+
+
+@njit(nogil=True, inline='always')
+def keep_alive(buf):
+    """A use of ``buf``: a work buffer must live until its last use
+    through the addresses (Numba frees an array after its last use)."""
+    return buf.shape[0]
 
 
 @njit(nogil=True)
@@ -216,39 +247,85 @@ def njit_minimize(fg, x0, lower, upper, args=(), m=10, factr=1e7, pgtol=1e-5,
             raise ValueError("njit_minimize: bounds must satisfy "
                              "lower <= upper (no NaN)")
     nbd = bound_types(lower, upper)
-    x_start = np.empty(n)
-    for i in range(n):
-        x_start[i] = min(max(x0[i], lower[i]), upper[i])
-    no_steps = np.empty(0)
-    out, task = run_combined_linked(fg, fg, x_start, lower, upper, nbd, args,
-                                    m, factr, pgtol, maxiter, maxfun, maxls,
-                                    no_steps, -1.0)
-    st = out.state[0]
-    return NjitResult(out.x, st.f, out.g, st.nit, st.nfev,
-                      warnflag_of(task, st.nit, st.nfev, maxiter, maxfun),
-                      task)
+    buf, addresses, task = _solve_linked(fg, x0, lower, upper, nbd, args, m,
+                                         factr, pgtol, maxiter, maxfun, maxls)
+    x, g, s_pairs, y_pairs, state = result_views(addresses, n, m)
+    st = state[0]
+    result = NjitResult(x.copy(), st.f, g.copy(), st.nit, st.nfev,
+                        warnflag_of(task, st.nit, st.nfev, maxiter, maxfun),
+                        task)
+    keep_alive(buf)
+    return result
 
 
 _NO_STEPS = np.empty(0)  # read-only use: no finite differences
+
+# Direct entries of the drive loops, per objective and argument types:
+# Numba's own dispatch types every argument on every call (about 7 us for
+# an empty tuple of args, 15 us for two arrays), more than a whole small
+# solve.
+_DRIVE_ENTRIES: dict = {}
+_SCALAR_TYPES = (int, float, bool, complex)
+
+
+def _arg_key(a):
+    """What Numba's typeof of ``a`` depends on, for arrays and Python
+    scalars; None for anything else (then Numba's dispatch is used)."""
+    t = type(a)
+    if t is np.ndarray:
+        f = a.flags
+        return (a.dtype, a.ndim, f.c_contiguous, f.f_contiguous, f.writeable,
+                f.aligned)
+    if t in _SCALAR_TYPES:
+        return t
+    return None
+
+
+def _call_drive(drive, fun, jac, addresses, n, m, args, abs_steps, rel_step):
+    """``drive(...)`` through a cached direct entry when possible."""
+    arg_keys = tuple(map(_arg_key, args))
+    call = (fun, jac, step_c.address, addresses, n, m, args, abs_steps,
+            rel_step)
+    if None in arg_keys:
+        return drive(*call)
+    key = (drive, fun, jac, arg_keys)
+    entry = _DRIVE_ENTRIES.get(key)
+    if entry is not None:
+        return entry(*call)
+    result = drive(*call)  # compiles on first use
+    types_ = tuple(drive.typeof_pyval(a) for a in call)
+    for sig, overload in drive.overloads.items():
+        if tuple(sig) == types_:
+            if len(_DRIVE_ENTRIES) >= 256:
+                _DRIVE_ENTRIES.clear()
+            _DRIVE_ENTRIES[key] = overload.entry_point
+            break
+    return result
 
 
 def solve_compiled(fun, jac, x0, args, lower, upper, nbd, m, factr, pgtol,
                    maxfun, maxiter, maxls, abs_step=None, rel_step=None):
     """Run a solve whose objective is compiled; returns an OptimizeResult
-    identical to the Python path's."""
-    from .api import _prepare_workspace, _result_from_workspace
+    identical to the Python path's.  x0 (a private copy) becomes x."""
+    from .api import _attach_last_accepted, _result, _Solve
     if jac is True:
         drive, jac_fn = drive_combined, fun
     elif jac is None:
         drive, jac_fn = drive_finite_diff, fun
     else:
         drive, jac_fn = drive_separate, jac
+    n = x0.shape[0]
     if jac is None:
-        abs_arr, rel = normalize_steps(abs_step, rel_step, x0.shape[0])
+        abs_arr, rel = normalize_steps(abs_step, rel_step, n)
     else:
         abs_arr, rel = _NO_STEPS, -1.0
-    ws, addresses = _prepare_workspace(x0, lower, upper, nbd, m, factr,
-                                       pgtol, maxls, maxiter, maxfun)
-    task = drive(fun, jac_fn, addresses, x0.shape[0], m, args, abs_arr, rel)
-    return _result_from_workspace(ws, int(task), int(ws.state["njev"][0]),
-                                  maxiter, maxfun)
+    solve = _Solve(x0, lower, upper, nbd, m, factr, pgtol, maxls, maxiter,
+                   maxfun)
+    try:
+        task, f, nit, nfev, njev, head, col = _call_drive(
+            drive, fun, jac_fn, solve.addresses, n, m, args, abs_arr, rel)
+    except BaseException as exc:
+        _attach_last_accepted(exc, solve)
+        raise
+    return _result(solve, task, f, nit, nfev, njev, head, col, maxiter,
+                   maxfun)

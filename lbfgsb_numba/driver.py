@@ -6,8 +6,8 @@ One iteration from x_k:
 
 1. generalized Cauchy point x^c along P(x_k - t g_k)      (``cauchy``);
 2. minimise the model over the variables free at x^c      (``subspace``;
-   without bounds this is the quasi-Newton step -B^-1 g, by the two-loop
-   recursion);
+   with no variable active this is the quasi-Newton step by the compact
+   inverse H = B^-1, without factorising K);
 3. line search along d = xbar - x_k inside the box        (``line_search``);
 4. stop if ||P(x - g) - x||_inf <= pgtol or the relative reduction of f is
    <= factr * eps; otherwise store (s, y) if s'y > eps (-g's) and refactor
@@ -16,25 +16,28 @@ One iteration from x_k:
 The memory is dropped (B = I) whenever a factorisation fails, the direction
 is not a descent direction, or a line search fails with a non-empty memory.
 
-Usage (any caller, Python or compiled)::
+Usage (any caller, Python or compiled; ``workspace`` has the layout)::
 
-    ws = allocate_workspace(n, m)
-    initialize(ws, x0, lower, upper, bound_type, m, factr, pgtol, maxls, maxiter, maxfun)
+    buf, addresses = allocate(n, m)  # put x0, lower, upper, bound_type in
+    initialize_at(addresses, n, m, factr, pgtol, maxls, maxiter, maxfun)
     while True:
-        task = step(ws)
-        if task == FG:       # put f(ws.x) in ws.state[0].f, grad in ws.g,
-            ...              # add the number of f calls to ws.state[0].nfev
-        elif task == NEW_X:  # new iterate in ws.x (callback, logging, ...)
+        task = step_at(addresses, n, m)
+        if task == FG:       # put f(x) in state.f and its gradient in g,
+            ...              # add the number of f calls to state.nfev
+        elif task == NEW_X:  # new iterate in x (callback, logging, ...)
             ...
         else:                # finished; status.message(task)
             break
+
+``step(ws)`` does the same on a Workspace of named arrays.
 """
 import math
 
 import numpy as np
 from numba import njit
 
-from .bfgs_matrix import add_pair, form_k, form_t
+from .bfgs_matrix import (add_pair, factor_k, form_t, rebuild_k_products,
+                          update_k_products)
 from .cauchy import cauchy_point
 from .line_search import (SEARCH_CONVERGED, SEARCH_ERROR, SEARCH_START,
                           SEARCH_WARNING, csrch, set_trial_point,
@@ -44,9 +47,11 @@ from .status import (ABNORMAL_LINE_SEARCH, ABNORMAL_NONFINITE_SEARCH,
                      ABNORMAL_NONFINITE_START, ABNORMAL_NOT_DESCENT,
                      CONV_F, CONV_GRAD, FG, NEW_X, STOP_CALLBACK,
                      STOP_MAXFUN, STOP_MAXITER)
-from .subspace import (free_set, reduced_gradient, subspace_step,
-                       two_loop_step)
-from .workspace import workspace_views
+from .subspace import (free_set, inverse_product, newton_step,
+                       project_newton_point, quasi_newton_point,
+                       reduced_gradient)
+from .vector_ops import dot
+from .workspace import N_FIELDS, workspace_views
 
 EPSMCH = 2.220446049250313e-16
 
@@ -60,18 +65,14 @@ _RESTART = -1  # internal: drop the memory and recompute the direction
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def initialize(ws, x0, lower, upper, bound_type, m, factr, pgtol, maxls,
-               maxiter, maxfun):
-    """Load a problem into an allocated workspace and reset its state.
-    x0 is clipped into the box [lower, upper]."""
-    n = x0.shape[0]
+def initialize_arrays(x, g, lower, upper, bound_type, where, state, search,
+                      m, factr, pgtol, maxls, maxiter, maxfun):
+    """Reset the solver state for the problem already in x (x0), lower,
+    upper and bound_type; x is clipped into the box."""
+    n = x.shape[0]
     for i in range(n):
-        ws.x[i] = x0[i]
-        ws.lower[i] = lower[i]
-        ws.upper[i] = upper[i]
-        ws.bound_type[i] = bound_type[i]
-        ws.g[i] = 0.0
-    st = ws.state[0]
+        g[i] = 0.0
+    st = state[0]
     st.m = m
     st.maxls = maxls
     st.maxiter = maxiter
@@ -98,6 +99,8 @@ def initialize(ws, x0, lower, upper, bound_type, m, factr, pgtol, maxls,
     st.nenter = 0
     st.ileave = 0
     st.refactor = 0
+    st.k_products_stale = 0
+    st.k_factor_stale = 1
     st.nseg = 0
     st.nintol = 0
     st.iword = 0
@@ -113,12 +116,52 @@ def initialize(ws, x0, lower, upper, bound_type, m, factr, pgtol, maxls,
     st.nfgv = 0
     st.last_trial_stp = np.nan
     st.nonfinite_trial = 0
-    ws.search[0].task = SEARCH_START
-    projected, constrained, boxed = project_start(
-        ws.x, ws.lower, ws.upper, ws.bound_type, ws.where)
+    search[0].task = SEARCH_START
+    projected, constrained, boxed = project_start(x, lower, upper, bound_type,
+                                                  where)
     st.projected = 1 if projected else 0
     st.constrained = 1 if constrained else 0
     st.boxed = 1 if boxed else 0
+
+
+@njit(cache=True, nogil=True)
+def initialize_at(addresses, n, m, factr, pgtol, maxls, maxiter, maxfun):
+    """``initialize_arrays`` on the workspace at ``addresses``."""
+    ws = workspace_views(addresses, n, m)
+    initialize_arrays(ws[0], ws[1], ws[2], ws[3], ws[4], ws[22], ws[29],
+                      ws[30], m, factr, pgtol, maxls, maxiter, maxfun)
+
+
+@njit(cache=True, nogil=True)
+def setup_at(buf, offsets, addresses, x, lower, upper, bound_type, m, factr,
+             pgtol, maxls, maxiter, maxfun):
+    """Set ``addresses`` to the fields laid out at ``offsets`` in ``buf``
+    (``workspace.field_offsets`` without own inputs), with the problem's
+    arrays x (holding x0), lower, upper and bound_type used in place, and
+    initialise the solver: one crossing from Python per solve."""
+    base = np.int64(buf.ctypes.data)
+    for k in range(N_FIELDS):
+        addresses[k] = offsets[k] + base
+    addresses[0] = x.ctypes.data
+    addresses[2] = lower.ctypes.data
+    addresses[3] = upper.ctypes.data
+    addresses[4] = bound_type.ctypes.data
+    initialize_at(addresses, x.shape[0], m, factr, pgtol, maxls, maxiter,
+                  maxfun)
+
+
+@njit(cache=True, nogil=True)
+def initialize(ws, x0, lower, upper, bound_type, m, factr, pgtol, maxls,
+               maxiter, maxfun):
+    """Load a problem into a Workspace of named arrays and reset the
+    state (x0 is clipped into the box)."""
+    ws.x[:] = x0
+    ws.lower[:] = lower
+    ws.upper[:] = upper
+    ws.bound_type[:] = bound_type
+    initialize_arrays(ws.x, ws.g, ws.lower, ws.upper, ws.bound_type,
+                      ws.where, ws.state, ws.search, m, factr, pgtol, maxls,
+                      maxiter, maxfun)
 
 
 @njit(cache=True, nogil=True, _nrt=False, inline='always')
@@ -190,8 +233,7 @@ def _search(x, g, lower, upper, bound_type, x_cauchy, direction, x_prev,
             trial_ok = False
         gd = 0.0
         if trial_ok:
-            for i in range(n):
-                gd += g[i] * direction[i]
+            gd = dot(g, direction, n)
             st.gd = gd
         if st.ifun == 0:
             st.gd_old = gd
@@ -235,9 +277,9 @@ def _search(x, g, lower, upper, bound_type, x_cauchy, direction, x_prev,
 
 
 @njit(cache=True, nogil=True, _nrt=False, inline='always')
-def _iterate(x, g, lower, upper, bound_type, s_pairs, y_pairs, sy, t_chol,
+def _iterate(x, g, lower, upper, bound_type, s_pairs, y_pairs, sy, yy, t_chol,
              sqrt_d, k_factor, k_products, x_cauchy, reduced_grad, direction,
-             x_prev, g_prev, breakpoints, break_index, x_saved, free_active,
+             x_prev, g_prev, breakpoints, break_index, free_active,
              where, changed, wp, wc, wbp, wv, wm, st, ls):
     """Compute a search direction from the current iterate and start the
     line search; returns FG for the first trial point, or a final code."""
@@ -248,8 +290,8 @@ def _iterate(x, g, lower, upper, bound_type, s_pairs, y_pairs, sy, t_chol,
         info = 0
         if (not st.constrained) and st.col > 0:
             # no bounds: the GCP is x itself and the subspace is everything
-            two_loop_step(x, g, s_pairs, y_pairs, sy, st.theta, st.col,
-                          st.head, m, wv, x_cauchy)
+            quasi_newton_point(x, g, s_pairs, y_pairs, sy, yy, st.theta,
+                               st.col, st.head, m, wv, x_cauchy)
             st.nseg = 0
             st.iword = 0
         else:
@@ -257,7 +299,7 @@ def _iterate(x, g, lower, upper, bound_type, s_pairs, y_pairs, sy, t_chol,
                 x, g, lower, upper, bound_type, where, breakpoints,
                 break_index, direction, x_cauchy, s_pairs, y_pairs, sy,
                 t_chol, sqrt_d, st.theta, st.col, st.head, m, wp, wc, wbp, wv,
-                st.sbgnrm, st)
+                wm, st.sbgnrm, st)
             if info != 0:
                 _reset_memory(st)
                 continue
@@ -265,27 +307,43 @@ def _iterate(x, g, lower, upper, bound_type, s_pairs, y_pairs, sy, t_chol,
             free_set(n, where, free_active, changed, st.updated,
                      st.constrained, st.iter, st)
         if st.constrained and st.nfree != 0 and st.col != 0:
-            if st.refactor:
-                info = form_k(n, st.nfree, free_active, st.nenter, st.ileave,
-                              changed, st.iupdat, st.updated, k_factor,
-                              k_products, m, s_pairs, y_pairs, sy, st.theta,
-                              st.col, st.head)
-            if info != 0:
-                _reset_memory(st)
-                continue
-            info = reduced_gradient(
-                x, g, s_pairs, y_pairs, sy, t_chol, sqrt_d, x_cauchy,
-                reduced_grad,
-                wc, wm, free_active, st.theta, st.col, st.head, m, st.nfree,
-                st.constrained)
-            if info == 0:
-                info = subspace_step(
-                    x, g, lower, upper, bound_type, x_cauchy, reduced_grad,
-                    x_saved, s_pairs, y_pairs, k_factor, wv, st.theta,
-                    st.col, st.head, m, st.nfree, free_active, st)
-            if info != 0:
-                _reset_memory(st)
-                continue
+            reduced_gradient(x, g, s_pairs, y_pairs, x_cauchy, reduced_grad,
+                             wm, free_active, st.theta, st.col, st.head, m,
+                             st.nfree)
+            if st.nfree == n:
+                # no variable active at the GCP (Z = I): the Newton step
+                # from the GCP is H r, by the two-loop recursion; K is not
+                # needed (its inner products are rebuilt when it is)
+                inverse_product(reduced_grad, s_pairs, y_pairs, sy, yy,
+                                st.theta, st.col, st.head, m, wv)
+                if st.refactor:
+                    st.k_products_stale = 1
+            else:
+                if st.k_products_stale:
+                    rebuild_k_products(n, st.nfree, free_active, k_products,
+                                       m, s_pairs, y_pairs, st.col, st.head)
+                    st.k_products_stale = 0
+                    st.k_factor_stale = 1
+                elif st.refactor:
+                    update_k_products(n, st.nfree, free_active, st.nenter,
+                                      st.ileave, changed, st.iupdat,
+                                      st.updated, k_products, m, s_pairs,
+                                      y_pairs, st.col, st.head)
+                    st.k_factor_stale = 1
+                if st.k_factor_stale:
+                    if factor_k(k_factor, k_products, sy, st.theta, st.col,
+                                m) != 0:
+                        _reset_memory(st)
+                        continue
+                    st.k_factor_stale = 0
+                if newton_step(reduced_grad, s_pairs, y_pairs, k_factor, wv,
+                               st.theta, st.col, st.head, m, st.nfree,
+                               free_active) != 0:
+                    _reset_memory(st)
+                    continue
+            project_newton_point(x, g, lower, upper, bound_type, x_cauchy,
+                                 reduced_grad, direction, st.nfree,
+                                 free_active, st)
         for i in range(n):
             direction[i] = x_cauchy[i] - x[i]
         start_search(x, lower, upper, bound_type, direction, x_prev, g,
@@ -301,16 +359,14 @@ def _iterate(x, g, lower, upper, bound_type, s_pairs, y_pairs, sy, t_chol,
 
 
 @njit(cache=True, nogil=True, _nrt=False, inline='always')
-def _update_memory(g, g_prev, direction, s_pairs, y_pairs, sy, ss, t_chol,
+def _update_memory(g, g_prev, direction, s_pairs, y_pairs, sy, ss, yy, t_chol,
                    sqrt_d, st):
     """After an accepted step: y = g - g_prev (kept in g_prev), s = stp d
     (kept in direction); store the pair unless s'y <= eps * (-g_prev's)."""
     n = g.shape[0]
-    rr = 0.0
     for i in range(n):
-        yi = g[i] - g_prev[i]
-        g_prev[i] = yi
-        rr += yi * yi
+        g_prev[i] = g[i] - g_prev[i]
+    rr = dot(g_prev, g_prev, n)
     stp = st.stp
     if stp == 1.0:
         dr = st.gd - st.gd_old
@@ -326,15 +382,19 @@ def _update_memory(g, g_prev, direction, s_pairs, y_pairs, sy, ss, t_chol,
         return
     st.updated = 1
     st.iupdat += 1
-    add_pair(s_pairs, y_pairs, sy, ss, direction, g_prev, st, rr, dr)
-    if form_t(t_chol, sqrt_d, sy, ss, st.col, st.theta) != 0:
+    add_pair(s_pairs, y_pairs, sy, ss, yy, direction, g_prev, st, rr, dr)
+    # the factor of T serves the Cauchy search and the subspace matrix only:
+    # without bounds the step is H g in compact form, which needs no
+    # factorisation (so no reset for a non-positive-definite T either)
+    if st.constrained and form_t(t_chol, sqrt_d, sy, ss, st.col,
+                                 st.theta) != 0:
         _reset_memory(st)
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def step_arrays(x, g, lower, upper, bound_type, s_pairs, y_pairs, sy, ss,
+def step_arrays(x, g, lower, upper, bound_type, s_pairs, y_pairs, sy, ss, yy,
                 t_chol, sqrt_d, k_factor, k_products, x_cauchy, reduced_grad,
-                direction, x_prev, g_prev, breakpoints, break_index, x_saved,
+                direction, x_prev, g_prev, breakpoints, break_index,
                 free_active, where, changed, wp, wc, wbp, wv, wm, state,
                 search):
     """``step`` on the workspace fields passed one by one (in Workspace
@@ -369,21 +429,21 @@ def step_arrays(x, g, lower, upper, bound_type, s_pairs, y_pairs, sy, ss,
         scale = max(max(abs(st.f_old), abs(st.f)), 1.0)
         if st.f_old - st.f <= st.tol * scale:
             return _finish(st, CONV_F)
-        _update_memory(g, g_prev, direction, s_pairs, y_pairs, sy, ss,
+        _update_memory(g, g_prev, direction, s_pairs, y_pairs, sy, ss, yy,
                        t_chol, sqrt_d, st)
     else:
         return st.task
-    return _iterate(x, g, lower, upper, bound_type, s_pairs, y_pairs, sy,
+    return _iterate(x, g, lower, upper, bound_type, s_pairs, y_pairs, sy, yy,
                     t_chol, sqrt_d, k_factor, k_products, x_cauchy,
                     reduced_grad, direction, x_prev, g_prev, breakpoints, break_index,
-                    x_saved, free_active, where, changed, wp, wc, wbp, wv,
+                    free_active, where, changed, wp, wc, wbp, wv,
                     wm, st, ls)
 
 
 @njit(cache=True, nogil=True)
 def step_at(addresses, n, m):
     """``step`` on the workspace whose field addresses are in ``addresses``
-    (``workspace.workspace_addresses``), with n variables and memory m: the
+    (``workspace.allocate``), with n variables and memory m: the
     cheapest entry to call from Python (one small array to unbox)."""
     return step_arrays(*workspace_views(addresses, n, m))
 

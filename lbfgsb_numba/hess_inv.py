@@ -27,11 +27,17 @@ def pairs_in_order(s_ring: np.ndarray, y_ring: np.ndarray, head: int,
 class LbfgsInvHessProduct:
     """Operator v -> H v for the L-BFGS inverse-Hessian approximation.
 
-    sk, yk : arrays (n_corrs, n), pairs oldest first.  Supports ``matvec``,
-    ``rmatvec``, ``matmat``, ``dot``, ``@``, ``todense()``, ``shape``,
-    ``dtype`` and ``T`` (H is symmetric), like scipy's LinearOperator;
-    ``to_linear_operator()`` wraps it as one (needs scipy).
-    ``from_ring`` builds it on a solver's ring buffers without copying them.
+    sk, yk : arrays (n_corrs, n), pairs oldest first.
+
+    It has the interface of scipy's ``LinearOperator`` (without needing
+    scipy): ``matvec``, ``rmatvec``, ``matmat``, ``rmatmat``, ``dot``, ``@``,
+    ``*``, ``todense()``, ``shape``, ``dtype``, ``T``, ``H``, ``transpose()``
+    and ``adjoint()`` (H is symmetric), plus ``sk``, ``yk``, ``rho`` and
+    ``n_corrs`` like scipy's own ``LbfgsInvHessProduct``.
+    ``scipy.sparse.linalg.aslinearoperator(op)`` or
+    ``op.to_linear_operator()`` give a genuine LinearOperator.
+    ``from_ring``/``from_buffer`` build it on a solver's ring buffers
+    without copying them.
     """
 
     def __init__(self, sk: np.ndarray, yk: np.ndarray):
@@ -51,6 +57,22 @@ class LbfgsInvHessProduct:
         self._set(s_ring, y_ring, (head + np.arange(col)) % max(m, 1))
         return self
 
+    @classmethod
+    def from_buffer(cls, buf: np.ndarray, s_index: int, y_index: int,
+                    m: int, n: int, head: int, col: int
+                    ) -> "LbfgsInvHessProduct":
+        """``from_ring`` on ring buffers of shape (m, n) starting at
+        ``buf[s_index]`` and ``buf[y_index]`` in the solver's float64 work
+        buffer; the views are made on first use (a result whose hess_inv is
+        never used costs nothing)."""
+        self = cls.__new__(cls)
+        self.shape = (n, n)
+        self.dtype = np.dtype(np.float64)
+        self.n_corrs = col
+        self._rho = None
+        self._pending = (buf, s_index, y_index, m, n, head, col)
+        return self
+
     def _set(self, s_rows, y_rows, order):
         self._s = s_rows
         self._y = y_rows
@@ -60,11 +82,20 @@ class LbfgsInvHessProduct:
         self.shape = (n, n)
         self.dtype = np.dtype(np.float64)
         self._rho = None
+        self._pending = None
+
+    def _load(self):
+        if self._pending is not None:
+            buf, s_index, y_index, m, n, head, col = self._pending
+            self._set(buf[s_index:s_index + m * n].reshape(m, n),
+                      buf[y_index:y_index + m * n].reshape(m, n),
+                      (head + np.arange(col)) % max(m, 1))
 
     @property
     def rho(self) -> np.ndarray:
         """1 / (y_i's_i) for the pairs, oldest first (computed on first
-        use, so that a result that never uses hess_inv costs nothing)."""
+        use)."""
+        self._load()
         if self._rho is None:
             self._rho = np.array([1.0 / np.dot(self._s[i], self._y[i])
                                   for i in self._order])
@@ -73,15 +104,18 @@ class LbfgsInvHessProduct:
     @property
     def sk(self) -> np.ndarray:
         """The s pairs, oldest first, shape (n_corrs, n) (a copy)."""
+        self._load()
         return self._s[self._order]
 
     @property
     def yk(self) -> np.ndarray:
         """The y pairs, oldest first, shape (n_corrs, n) (a copy)."""
+        self._load()
         return self._y[self._order]
 
     def matmat(self, X: np.ndarray) -> np.ndarray:
         """H X for X of shape (n, k)."""
+        self._load()
         Q = np.array(X, dtype=float, copy=True)
         if Q.ndim != 2 or Q.shape[0] != self.shape[0]:
             raise ValueError(f"expected an array of shape ({self.shape[0]}, k)")
@@ -97,6 +131,8 @@ class LbfgsInvHessProduct:
             Q += np.outer(s[row], alpha[i] - beta)
         return Q
 
+    rmatmat = matmat
+
     def matvec(self, v: np.ndarray) -> np.ndarray:
         """H v for v of shape (n,) or (n, 1) (same shape returned)."""
         v = np.asarray(v, dtype=float)
@@ -107,11 +143,15 @@ class LbfgsInvHessProduct:
     rmatvec = matvec
 
     def dot(self, v: np.ndarray) -> np.ndarray:
+        """H v for a vector, H X for an (n, k) array."""
         v = np.asarray(v)
         return self.matvec(v) if v.ndim == 1 else self.matmat(v)
 
     __matmul__ = dot
     __call__ = dot
+
+    def __mul__(self, v):
+        return self.dot(v)
 
     def todense(self) -> np.ndarray:
         """The dense (n, n) matrix H."""
@@ -121,8 +161,12 @@ class LbfgsInvHessProduct:
     def T(self) -> "LbfgsInvHessProduct":
         return self
 
+    H = T
+
     def transpose(self) -> "LbfgsInvHessProduct":
         return self
+
+    adjoint = transpose
 
     def to_linear_operator(self):
         """The same operator as a ``scipy.sparse.linalg.LinearOperator``."""

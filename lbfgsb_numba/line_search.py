@@ -16,6 +16,8 @@ import math
 
 from numba import njit
 
+from .vector_ops import dot
+
 FTOL = 1e-3
 GTOL = 0.9
 XTOL = 0.1
@@ -244,10 +246,7 @@ def start_search(x, lower, upper, bound_type, d, x_prev, g, g_prev, state,
     step; save x and g into x_prev/g_prev.  Sets state.dnorm, dtd, stp_max,
     stp, f_old, ifun, iback."""
     n = x.shape[0]
-    dtd = 0.0
-    for i in range(n):
-        dtd += d[i] * d[i]
-    dnorm = math.sqrt(dtd)
+    dnorm = math.sqrt(dot(d, d, n))
     state.dnorm = dnorm
     state.dtd = dnorm * dnorm
     stpmx = STPMAX_UNCONSTRAINED

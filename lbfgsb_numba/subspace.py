@@ -11,14 +11,16 @@ and by Sherman-Morrison-Woodbury, with B = theta I - W M W',
 
     d_u = r/theta + Z'W K^-1 W'Z r / theta^2      (r = -r^c),
 
-where K is factored by ``bfgs_matrix.form_k``.  Without any bound the free
-set is every variable, x^c = x and d_u = -B^-1 g: the same step is then
-computed by the two-loop recursion (``two_loop_step``, O(mn), no
-factorisation).
+where K is factored by ``bfgs_matrix.factor_k``.  When no variable is
+active at the GCP (Z = I) the step is d_u = B^-1 r = H r, computed with the
+compact form of the inverse H (``inverse_product``, O(mn), no
+factorisation); without any bound x^c = x and the target point is simply
+x - H g (``quasi_newton_point``).
 """
 from numba import njit
 
-from .bfgs_matrix import middle_product, next_slot, solve_upper, solve_upper_t
+from .bfgs_matrix import next_slot, solve_upper, solve_upper_t
+from .vector_ops import dot_rows2
 
 
 @njit(cache=True, nogil=True, _nrt=False)
@@ -59,21 +61,13 @@ def free_set(n, where, free_active, changed, updated, constrained, it, state):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def reduced_gradient(x, g, s_pairs, y_pairs, sy, t_chol, sqrt_d, xcp, r, wc,
-                     wm,
-                     free_active, theta, col, head, m, nfree, constrained):
-    """r[:nfree] = -Z'(g + B(xcp - x)) using wc = W'(xcp - x) from the
-    Cauchy search (r = -g when unconstrained).  Returns 0 or -8 (singular)."""
-    n = x.shape[0]
-    if (not constrained) and col > 0:
-        for i in range(n):
-            r[i] = -g[i]
-        return 0
+def reduced_gradient(x, g, s_pairs, y_pairs, xcp, r, wm, free_active, theta,
+                     col, head, m, nfree):
+    """r[:nfree] = -Z'(g + B(xcp - x)) = -Z'(g + theta (xcp - x) - W wm)
+    with wm = M W'(xcp - x) from the Cauchy search."""
     for i in range(nfree):
         k = free_active[i]
         r[i] = -theta * (xcp[k] - x[k]) - g[k]
-    if middle_product(sy, t_chol, sqrt_d, col, wc, wm) != 0:
-        return -8
     p = head
     for j in range(col):
         a1 = wm[j]
@@ -82,25 +76,16 @@ def reduced_gradient(x, g, s_pairs, y_pairs, sy, t_chol, sqrt_d, xcp, r, wc,
             k = free_active[i]
             r[i] += y_pairs[p, k] * a1 + s_pairs[p, k] * a2
         p = next_slot(p, m)
-    return 0
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def subspace_step(x, g, lower, upper, bound_type, xcp, d, x_saved, s_pairs,
-                  y_pairs, k_factor, wv, theta, col, head, m, nsub,
-                  free_active, state):
-    """Minimise the model over the free variables starting from the GCP.
-
-    On entry d[:nsub] holds the reduced gradient r; ``xcp`` the GCP.  On exit
-    ``xcp`` holds the new target point: the Newton point projected into the
-    box if that is a descent direction from x, otherwise the GCP plus the
-    largest feasible fraction of the Newton step (Morales & Nocedal 2011).
-    Sets state.iword (0 inside the box, 1 a bound was hit).  Returns 0 or
-    nonzero if K is singular.
-    """
-    n = x.shape[0]
-    if nsub <= 0:
-        return 0
+def newton_step(d, s_pairs, y_pairs, k_factor, wv, theta, col, head, m, nsub,
+                free_active):
+    """Newton step of the model over the free variables from the GCP:
+    on entry d[:nsub] holds the reduced gradient r (``reduced_gradient``),
+    on exit d[:nsub] = r/theta + Z'W K^-1 W'Z r / theta^2 through the factor
+    of K (``bfgs_matrix.factor_k``).  wv (2m,) is scratch.  Returns 0 or
+    nonzero if K is singular."""
     col2 = 2 * col
     # wv = W'Z d
     p = head
@@ -134,10 +119,23 @@ def subspace_step(x, g, lower, upper, bound_type, xcp, d, x_saved, s_pairs,
     inv_theta = 1.0 / theta
     for i in range(nsub):
         d[i] *= inv_theta
+    return 0
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def project_newton_point(x, g, lower, upper, bound_type, xcp, d, xcp_saved,
+                         nsub, free_active, state):
+    """Turn the Newton step d[:nsub] (over the free variables
+    ``free_active[:nsub]``, from the GCP ``xcp``) into the target point, in
+    ``xcp``: the Newton point projected into the box if that is a descent
+    direction from x, otherwise the GCP plus the largest feasible fraction
+    of the Newton step (Morales & Nocedal 2011).  Sets state.iword (0 inside
+    the box, 1 a bound was hit).  xcp_saved (n,) is scratch."""
+    n = x.shape[0]
     # projected Newton point
     iword = 0
     for i in range(n):
-        x_saved[i] = xcp[i]
+        xcp_saved[i] = xcp[i]
     for i in range(nsub):
         k = free_active[i]
         dk = d[i]
@@ -168,7 +166,7 @@ def subspace_step(x, g, lower, upper, bound_type, xcp, d, x_saved, s_pairs,
     if not dd_p > 0.0:
         return 0
     for i in range(n):
-        xcp[i] = x_saved[i]
+        xcp[i] = xcp_saved[i]
     # otherwise backtrack: largest alpha <= 1 keeping xcp + alpha d feasible
     alpha = 1.0
     temp1 = 1.0
@@ -209,37 +207,65 @@ def subspace_step(x, g, lower, upper, bound_type, xcp, d, x_saved, s_pairs,
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def two_loop_step(x, g, s_pairs, y_pairs, sy, theta, col, head, m, alpha,
-                  xcp):
-    """Without bounds the subspace step is the quasi-Newton step
-    xcp = x - H g over all variables, with H = B^-1 the inverse of the same
-    compact matrix (H_0 = I/theta); computed by the two-loop recursion
-    (Nocedal 1980) in O(mn), with no factorisation.  ``alpha`` (m,) is
-    scratch."""
+def inverse_product(v, s_pairs, y_pairs, sy, yy, theta, col, head, m, work):
+    """v = H v in place, where H = B^-1 is the inverse of the compact matrix
+    over all variables, in its own compact form (Byrd, Nocedal & Schnabel
+    1994, Thm. 2.2) with H_0 = I/theta:
+
+        H = I/theta + [S  Y/theta] [ R^-T (D + Y'Y/theta) R^-1   -R^-T ] [ S' ]
+                                   [ -R^-1                        0    ] [ Y' ],
+
+    R the upper triangle of S'Y.  O(mn + m^2), no factorisation, and unlike
+    the two-loop recursion the 2m inner products are independent.  With no
+    variable active at the GCP the subspace step is H r for the reduced
+    gradient r (Z = I).  ``work`` (2m,) is scratch."""
+    n = v.shape[0]
+    inv_theta = 1.0 / theta
+    # a = S'v in work[:col], b = Y'v in work[col:2col]
+    p = head
+    for j in range(col):
+        work[j], work[col + j] = dot_rows2(s_pairs, y_pairs, p, v, n)
+        p = next_slot(p, m)
+    # u = R^-1 a
+    for j in range(col - 1, -1, -1):
+        t = work[j]
+        for k in range(j + 1, col):
+            t -= sy[j, k] * work[k]
+        work[j] = t / sy[j, j]
+    # w = (D + Y'Y/theta) u - b/theta
+    for j in range(col):
+        acc = 0.0
+        for k in range(j + 1):
+            acc += yy[j, k] * work[k]
+        for k in range(j + 1, col):
+            acc += yy[k, j] * work[k]
+        work[col + j] = sy[j, j] * work[j] + (acc - work[col + j]) * inv_theta
+    # q = R^-T w
+    for j in range(col):
+        t = work[col + j]
+        for k in range(j):
+            t -= sy[k, j] * work[col + k]
+        work[col + j] = t / sy[j, j]
+    # v = v/theta + S q - Y u/theta
+    for i in range(n):
+        v[i] *= inv_theta
+    p = head
+    for j in range(col):
+        cs = work[col + j]
+        cy = work[j] * inv_theta
+        for i in range(n):
+            v[i] += s_pairs[p, i] * cs - y_pairs[p, i] * cy
+        p = next_slot(p, m)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def quasi_newton_point(x, g, s_pairs, y_pairs, sy, yy, theta, col, head, m,
+                       work, xcp):
+    """Without bounds the subspace step is the quasi-Newton step: the
+    target point is xcp = x - H g (``inverse_product``)."""
     n = x.shape[0]
     for i in range(n):
         xcp[i] = -g[i]
-    p = (head + col - 1) % m
-    for j in range(col - 1, -1, -1):
-        acc = 0.0
-        for i in range(n):
-            acc += s_pairs[p, i] * xcp[i]
-        a = acc / sy[j, j]
-        alpha[j] = a
-        for i in range(n):
-            xcp[i] -= a * y_pairs[p, i]
-        p = p - 1 if p > 0 else m - 1
-    inv_theta = 1.0 / theta
-    for i in range(n):
-        xcp[i] *= inv_theta
-    p = head
-    for j in range(col):
-        acc = 0.0
-        for i in range(n):
-            acc += y_pairs[p, i] * xcp[i]
-        b = alpha[j] - acc / sy[j, j]
-        for i in range(n):
-            xcp[i] += b * s_pairs[p, i]
-        p = next_slot(p, m)
+    inverse_product(xcp, s_pairs, y_pairs, sy, yy, theta, col, head, m, work)
     for i in range(n):
         xcp[i] += x[i]

@@ -12,6 +12,11 @@ def as_x0(x0: Any) -> np.ndarray:
     """x0 as a new float64 vector (0-d becomes shape (1,); any shape is
     ravelled like scipy).  TypeError if not real numbers, ValueError if
     empty or not finite."""
+    if (type(x0) is np.ndarray and x0.dtype == np.float64 and x0.ndim == 1
+            and x0.shape[0] > 0):
+        arr = x0.copy()  # the common case, quickly
+        if np.isfinite(arr).all():
+            return arr
     try:
         arr = np.asarray(x0)
     except Exception as exc:  # ragged sequences and the like
@@ -54,6 +59,12 @@ def _check_tol(name, value):
 def check_solver_options(m, factr, pgtol, maxiter, maxfun, maxls,
                          epsilon) -> None:
     """Raise ValueError/TypeError naming the first invalid option."""
+    if (type(m) is int and type(maxiter) is int and type(maxfun) is int and
+            type(maxls) is int and type(factr) is float and
+            type(pgtol) is float and type(epsilon) is float and
+            min(m, maxiter, maxfun, maxls) >= 1 and factr >= 0.0 and
+            pgtol >= 0.0 and 0.0 < epsilon < np.inf):
+        return  # the common case, quickly
     _check_int("m (maxcor)", m, 1)
     _check_int("maxiter", maxiter, 1)
     _check_int("maxfun", maxfun, 1)

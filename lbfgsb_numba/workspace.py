@@ -4,6 +4,15 @@ Everything the algorithm keeps between two calls of the driver lives here, so
 that the driver can be re-entered (reverse communication) and so that many
 solves can run side by side (one workspace each, no global state).
 
+The named arrays below are laid out in one zeroed buffer (one allocation per
+solve; ``field_offsets``), and the solver is driven through the addresses of
+the fields (``workspace_views`` turns them back into the named arrays inside
+compiled code).  Passing one small array of addresses is what makes every
+crossing into the solver cheap, from Python and from compiled callers that
+reach it through a function pointer.  The problem's own arrays (x, lower,
+upper, bound_type) may live outside the buffer: the caller's copies are then
+used in place (no O(n) copies for large n).
+
 Shapes (n variables, m = maximum number of stored correction pairs):
 
 ========================  ===========  ==========================================
@@ -15,8 +24,10 @@ lower, upper              (n,)         bounds (+-inf where missing)
 bound_type                (n,) int32   0 none, 1 lower, 2 both, 3 upper
 s_pairs, y_pairs          (m, n)       ring buffers of s_k = x_{k+1}-x_k and
                                        y_k = g_{k+1}-g_k; row ``head`` is oldest
-sy                        (m, m)       S'Y (strictly lower part = L, diag = D)
+sy                        (m, m)       S'Y (strictly lower part = L, diag = D,
+                                       upper triangle = R)
 ss                        (m, m)       S'S (upper triangle)
+yy                        (m, m)       Y'Y (lower triangle)
 t_chol                    (m, m)       Cholesky factor J' of T = theta S'S +
                                        L D^-1 L' (upper triangle)
 sqrt_d                    (m,)         D^1/2: square roots of s_i'y_i
@@ -32,7 +43,6 @@ x_prev, g_prev            (n,)         iterate and gradient at the start of
                                        the line search
 breakpoints               (n,)         breakpoints t_i of the projected path
 break_index               (n,) int32   variable of each breakpoint (heap order)
-x_saved                   (n,)         subspace minimiser before projection
 free_active               (n,) int32   free variables first, active last
 where                     (n,) int32   status of each variable at the GCP
 changed                   (n,) int32   variables entering (head) and leaving
@@ -46,7 +56,9 @@ search                    (1,) record  scalars of the More-Thuente search
 from collections import namedtuple
 
 import numpy as np
-from numba import njit
+from numba import carray, njit, types
+from numba.extending import intrinsic
+from numba.np.numpy_support import from_dtype
 
 STATE_DTYPE = np.dtype([
     # problem parameters
@@ -65,7 +77,8 @@ STATE_DTYPE = np.dtype([
     ("projected", np.int64), ("constrained", np.int64), ("boxed", np.int64),
     # free set at the Cauchy point
     ("nfree", np.int64), ("nenter", np.int64), ("ileave", np.int64),
-    ("refactor", np.int64), ("nseg", np.int64), ("nintol", np.int64),
+    ("refactor", np.int64), ("k_products_stale", np.int64),
+    ("k_factor_stale", np.int64), ("nseg", np.int64), ("nintol", np.int64),
     ("iword", np.int64), ("iter", np.int64),
     # line search
     ("gd", np.float64), ("gd_old", np.float64), ("stp", np.float64),
@@ -85,87 +98,189 @@ SEARCH_DTYPE = np.dtype([
 
 Workspace = namedtuple("Workspace", [
     "x", "g", "lower", "upper", "bound_type",
-    "s_pairs", "y_pairs", "sy", "ss", "t_chol", "sqrt_d", "k_factor",
+    "s_pairs", "y_pairs", "sy", "ss", "yy", "t_chol", "sqrt_d", "k_factor",
     "k_products",
     "x_cauchy", "reduced_grad", "direction", "x_prev", "g_prev",
-    "breakpoints", "break_index", "x_saved", "free_active", "where",
+    "breakpoints", "break_index", "free_active", "where",
     "changed", "wp", "wc", "wbp", "wv", "wm", "state", "search",
 ])
-
-
-@njit(cache=True, nogil=True)
-def allocate_workspace(n, m):
-    """Allocate the work arrays of one solve with n variables and memory m.
-
-    Memory: (2m + 11) n doubles + 4n int32 + O(m^2).
-    """
-    return Workspace(
-        np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n),
-        np.zeros(n, dtype=np.int32),
-        np.zeros((m, n)), np.zeros((m, n)),
-        np.zeros((m, m)), np.zeros((m, m)), np.zeros((m, m)), np.zeros(m),
-        np.zeros((2 * m, 2 * m)), np.zeros((2 * m, 2 * m)),
-        np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n),
-        np.zeros(n), np.zeros(n, dtype=np.int32), np.zeros(n),
-        np.zeros(n, dtype=np.int32), np.zeros(n, dtype=np.int32),
-        np.zeros(n, dtype=np.int32),
-        np.zeros(2 * m), np.zeros(2 * m), np.zeros(2 * m), np.zeros(2 * m),
-        np.zeros(2 * m),
-        np.zeros(1, dtype=STATE_DTYPE), np.zeros(1, dtype=SEARCH_DTYPE),
-    )
-
-
-
-def workspace_layout(n, m):
-    """(shape, dtype) of every Workspace field, in field order (the layout
-    ``allocate_workspace`` builds in compiled code)."""
-    f8, i4 = np.float64, np.int32
-    vec, pairs, small, big, short = (n,), (m, n), (m, m), (2 * m, 2 * m), (2 * m,)
-    return ([(vec, f8)] * 4 + [(vec, i4)] + [(pairs, f8)] * 2 +
-            [(small, f8)] * 3 + [((m,), f8)] + [(big, f8)] * 2 +
-            [(vec, f8)] * 6 +
-            [(vec, i4), (vec, f8)] + [(vec, i4)] * 3 + [(short, f8)] * 5 +
-            [((1,), STATE_DTYPE), ((1,), SEARCH_DTYPE)])
-
-
-_FIELD_INDEX = {name: i for i, name in enumerate(Workspace._fields)}
-
-
-def new_workspace(n, m, **arrays):
-    """Allocate a workspace from Python with numpy (zero pages are mapped
-    lazily, so memory the solve never touches costs nothing).  Keyword
-    arguments hand over existing arrays for fields (e.g. x, lower, upper,
-    bound_type) instead of allocating them."""
-    layout = workspace_layout(n, m)
-    given = {}
-    for name, arr in arrays.items():
-        shape, dtype = layout[_FIELD_INDEX[name]]
-        if arr.shape != shape or arr.dtype != dtype or \
-                not arr.flags.c_contiguous:
-            raise ValueError(f"workspace field {name}: expected a "
-                             f"C-contiguous {dtype} array of shape {shape}")
-        given[_FIELD_INDEX[name]] = arr
-    zeros = np.zeros
-    return Workspace(*[given[i] if i in given else zeros(shape, dtype)
-                       for i, (shape, dtype) in enumerate(layout)])
-
-
-# ---------------------------------------------------------------------------
-# Addresses of the work arrays.  Compiled callers (``compiled._run``) drive
-# the solver through ``driver.step_c``, a C-callable function that takes the
-# addresses of the work arrays: calling it through a pointer keeps the whole
-# solver out of every caller's compilation (a caller that takes the user's
-# objective must be compiled anew in each process, since Numba cannot cache
-# it), which cuts that compile from seconds to a fraction of a second.
-# ---------------------------------------------------------------------------
-
-from numba import carray, types  # noqa: E402
-from numba.extending import intrinsic  # noqa: E402
-from numba.np.numpy_support import from_dtype  # noqa: E402
+Workspace.__doc__ = """The work arrays of one solve as named arrays (numpy
+views of the buffer; ``workspace_arrays``), for Python-side use."""
 
 N_FIELDS = len(Workspace._fields)
 STATE_RECORD = from_dtype(STATE_DTYPE)
 SEARCH_RECORD = from_dtype(SEARCH_DTYPE)
+
+# Shape of each field: 0 (n,), 1 (m, n), 2 (m, m), 3 (m,), 4 (2m, 2m),
+# 5 (2m,), 6 (1,); its dtype: 0 float64, 1 int32, 2 state, 3 search record.
+_VEC, _PAIRS, _SMALL, _MVEC, _BIG, _SHORT, _ONE = range(7)
+_F8, _I4, _STATE, _SEARCH = range(4)
+_FIELD_SHAPE = np.array(
+    [_VEC] * 4 + [_VEC] + [_PAIRS] * 2 + [_SMALL] * 4 + [_MVEC] +
+    [_BIG] * 2 + [_VEC] * 6 + [_VEC] * 4 + [_SHORT] * 5 + [_ONE] * 2,
+    dtype=np.int64)
+_FIELD_KIND = np.array(
+    [_F8] * 4 + [_I4] + [_F8] * 2 + [_F8] * 4 + [_F8] + [_F8] * 2 +
+    [_F8] * 6 + [_I4] * 4 + [_F8] * 5 + [_STATE, _SEARCH], dtype=np.int64)
+_KIND_BYTES = np.array([8, 4, STATE_DTYPE.itemsize, SEARCH_DTYPE.itemsize],
+                       dtype=np.int64)
+_KIND_DTYPES = (np.dtype(np.float64), np.dtype(np.int32), STATE_DTYPE,
+                SEARCH_DTYPE)
+# the problem's own arrays, which may live outside the buffer
+INPUT_FIELDS = (0, 2, 3, 4)  # x, lower, upper, bound_type
+_IS_INPUT = np.zeros(N_FIELDS, dtype=np.bool_)
+_IS_INPUT[list(INPUT_FIELDS)] = True
+_ALIGN = 64
+
+
+@njit(cache=True, nogil=True, inline='always')
+def _field_count(shape_code, n, m):
+    if shape_code == _VEC:
+        return n
+    if shape_code == _PAIRS:
+        return m * n
+    if shape_code == _SMALL:
+        return m * m
+    if shape_code == _MVEC:
+        return m
+    if shape_code == _BIG:
+        return 4 * m * m
+    if shape_code == _SHORT:
+        return 2 * m
+    return 1
+
+
+@njit(cache=True, nogil=True)
+def field_offsets(n, m, own_inputs):
+    """(byte offset of every field in the buffer, buffer size in bytes) for
+    n variables and memory m; fields are 64-byte aligned.  Without
+    ``own_inputs`` the problem's arrays (INPUT_FIELDS) take no room (their
+    offset is -1).
+
+    Memory: (2m + 11) n doubles + 5n int32 + O(m^2) with own inputs, 3n
+    doubles and n int32 fewer without.
+    """
+    offsets = np.empty(N_FIELDS, dtype=np.int64)
+    pos = 0
+    for k in range(N_FIELDS):
+        if _IS_INPUT[k] and not own_inputs:
+            offsets[k] = -1
+            continue
+        offsets[k] = pos
+        size = _KIND_BYTES[_FIELD_KIND[k]] * _field_count(_FIELD_SHAPE[k], n,
+                                                           m)
+        pos += (size + _ALIGN - 1) // _ALIGN * _ALIGN
+    return offsets, max(pos, _ALIGN)
+
+
+@njit(cache=True, nogil=True)
+def allocate(n, m):
+    """A zeroed buffer (float64 array) holding every field, and the int64
+    array of the fields' addresses.  The buffer must outlive every use of
+    the addresses (keep a reference to it)."""
+    offsets, size = field_offsets(n, m, True)
+    buf = np.zeros(size // 8)
+    addresses = offsets + np.int64(buf.ctypes.data)  # int64, not float
+    return buf, addresses
+
+
+Layout = namedtuple("Layout", ["offsets", "size", "index"])
+Layout.__doc__ = """Buffer layout for (n, m): byte ``offsets`` of the fields
+(int64 array, -1 for problem arrays used in place), buffer ``size`` in
+bytes, and ``index``: each field's position in the buffer seen as a float64
+array (a list, for fast slicing in Python)."""
+
+_LAYOUTS: dict = {}
+
+
+def layout(n: int, m: int, own_inputs: bool) -> Layout:
+    """``field_offsets`` for Python callers (cached)."""
+    key = (n, m, own_inputs)
+    lay = _LAYOUTS.get(key)
+    if lay is None:
+        offsets, size = field_offsets(n, m, own_inputs)
+        lay = Layout(offsets, int(size), [int(o) // 8 for o in offsets])
+        if len(_LAYOUTS) > 256:
+            _LAYOUTS.clear()
+        _LAYOUTS[key] = lay
+    return lay
+
+
+STATE_WORDS = STATE_DTYPE.itemsize // 8
+
+
+def float_field(buf, lay, k, count):
+    """The float64 field k (count values) of a buffer laid out by ``lay``,
+    as a view."""
+    i = lay.index[k]
+    return buf[i:i + count]
+
+
+def state_of(buf, lay):
+    """The state record of a buffer laid out by ``lay``, as a (1,) view."""
+    i = lay.index[29]
+    return buf[i:i + STATE_WORDS].view(STATE_DTYPE)
+
+
+def new_buffer(n, m, x=None, lower=None, upper=None, bound_type=None):
+    """Python-side ``allocate``: (buffer, addresses).  With x, lower, upper
+    and bound_type given (C-contiguous float64, and int32 for bound_type, of
+    length n) these arrays are used in place instead of buffer fields."""
+    own = x is None
+    offsets, size, _ = layout(n, m, own)
+    buf = np.zeros(size // 8)
+    addresses = offsets + buf.__array_interface__["data"][0]
+    if not own:
+        for k, arr, dtype in ((0, x, np.float64), (2, lower, np.float64),
+                              (3, upper, np.float64),
+                              (4, bound_type, np.int32)):
+            if (arr.dtype != dtype or arr.shape != (n,) or
+                    not arr.flags.c_contiguous):
+                raise ValueError(f"workspace field {Workspace._fields[k]}: "
+                                 f"expected a C-contiguous {np.dtype(dtype)} "
+                                 f"array of shape ({n},)")
+            addresses[k] = arr.__array_interface__["data"][0]
+    return buf, addresses
+
+
+def field_shape(k, n, m):
+    code = int(_FIELD_SHAPE[k])
+    return {_VEC: (n,), _PAIRS: (m, n), _SMALL: (m, m), _MVEC: (m,),
+            _BIG: (2 * m, 2 * m), _SHORT: (2 * m,), _ONE: (1,)}[code]
+
+
+def field_view(buf, addresses, k, n, m):
+    """Numpy view of field k (a Workspace field index) inside ``buf``."""
+    dtype = _KIND_DTYPES[int(_FIELD_KIND[k])]
+    shape = field_shape(k, n, m)
+    offset = int(addresses[k]) - buf.__array_interface__["data"][0]
+    count = int(np.prod(shape))
+    return np.frombuffer(buf, dtype=dtype, count=count,
+                         offset=offset).reshape(shape)
+
+
+def workspace_arrays(buf, addresses, n, m, inputs=None):
+    """The fields as a Workspace of numpy views of ``buf`` (``inputs``: the
+    arrays (x, lower, upper, bound_type) used in place, if any)."""
+    arrays = []
+    for k in range(N_FIELDS):
+        if inputs is not None and k in INPUT_FIELDS:
+            arrays.append(inputs[INPUT_FIELDS.index(k)])
+        else:
+            arrays.append(field_view(buf, addresses, k, n, m))
+    return Workspace(*arrays)
+
+
+def new_workspace(n, m):
+    """A zeroed workspace as named numpy arrays (for Python-side use and
+    tests); returns (Workspace, buffer, addresses)."""
+    buf, addresses = new_buffer(n, m)
+    return workspace_arrays(buf, addresses, n, m), buf, addresses
+
+
+# ---------------------------------------------------------------------------
+# From addresses back to named arrays, in compiled code.
+# ---------------------------------------------------------------------------
 
 
 def _pointer_cast(target):
@@ -185,61 +300,25 @@ _as_state = _pointer_cast(STATE_RECORD)
 _as_search = _pointer_cast(SEARCH_RECORD)
 
 
-@njit(cache=True, nogil=True)
-def workspace_addresses(ws):
-    """int64 array of the data addresses of the workspace fields (in
-    Workspace order).  The workspace must outlive every use of them."""
-    a = np.empty(N_FIELDS, dtype=np.int64)
-    i = 0
-    for arr in (ws.x, ws.g, ws.lower, ws.upper):
-        a[i] = arr.ctypes.data
-        i += 1
-    a[4] = ws.bound_type.ctypes.data
-    a[5] = ws.s_pairs.ctypes.data
-    a[6] = ws.y_pairs.ctypes.data
-    a[7] = ws.sy.ctypes.data
-    a[8] = ws.ss.ctypes.data
-    a[9] = ws.t_chol.ctypes.data
-    a[10] = ws.sqrt_d.ctypes.data
-    a[11] = ws.k_factor.ctypes.data
-    a[12] = ws.k_products.ctypes.data
-    i = 13
-    for arr in (ws.x_cauchy, ws.reduced_grad, ws.direction, ws.x_prev,
-                ws.g_prev, ws.breakpoints):
-        a[i] = arr.ctypes.data
-        i += 1
-    a[19] = ws.break_index.ctypes.data
-    a[20] = ws.x_saved.ctypes.data
-    a[21] = ws.free_active.ctypes.data
-    a[22] = ws.where.ctypes.data
-    a[23] = ws.changed.ctypes.data
-    i = 24
-    for arr in (ws.wp, ws.wc, ws.wbp, ws.wv, ws.wm):
-        a[i] = arr.ctypes.data
-        i += 1
-    a[29] = ws.state.ctypes.data
-    a[30] = ws.search.ctypes.data
-    return a
-
-
 @njit(cache=True, nogil=True, inline='always')
 def workspace_views(a, n, m):
-    """The workspace fields as array views of the addresses in ``a``."""
+    """The workspace fields as arrays on the addresses in ``a`` (in
+    Workspace order)."""
     m2 = 2 * m
     return (carray(_as_f64(a[0]), (n,)), carray(_as_f64(a[1]), (n,)),
             carray(_as_f64(a[2]), (n,)), carray(_as_f64(a[3]), (n,)),
             carray(_as_i32(a[4]), (n,)),
             carray(_as_f64(a[5]), (m, n)), carray(_as_f64(a[6]), (m, n)),
             carray(_as_f64(a[7]), (m, m)), carray(_as_f64(a[8]), (m, m)),
-            carray(_as_f64(a[9]), (m, m)), carray(_as_f64(a[10]), (m,)),
-            carray(_as_f64(a[11]), (m2, m2)),
+            carray(_as_f64(a[9]), (m, m)), carray(_as_f64(a[10]), (m, m)),
+            carray(_as_f64(a[11]), (m,)),
             carray(_as_f64(a[12]), (m2, m2)),
-            carray(_as_f64(a[13]), (n,)), carray(_as_f64(a[14]), (n,)),
-            carray(_as_f64(a[15]), (n,)), carray(_as_f64(a[16]), (n,)),
-            carray(_as_f64(a[17]), (n,)), carray(_as_f64(a[18]), (n,)),
-            carray(_as_i32(a[19]), (n,)), carray(_as_f64(a[20]), (n,)),
-            carray(_as_i32(a[21]), (n,)), carray(_as_i32(a[22]), (n,)),
-            carray(_as_i32(a[23]), (n,)),
+            carray(_as_f64(a[13]), (m2, m2)),
+            carray(_as_f64(a[14]), (n,)), carray(_as_f64(a[15]), (n,)),
+            carray(_as_f64(a[16]), (n,)), carray(_as_f64(a[17]), (n,)),
+            carray(_as_f64(a[18]), (n,)), carray(_as_f64(a[19]), (n,)),
+            carray(_as_i32(a[20]), (n,)), carray(_as_i32(a[21]), (n,)),
+            carray(_as_i32(a[22]), (n,)), carray(_as_i32(a[23]), (n,)),
             carray(_as_f64(a[24]), (m2,)), carray(_as_f64(a[25]), (m2,)),
             carray(_as_f64(a[26]), (m2,)), carray(_as_f64(a[27]), (m2,)),
             carray(_as_f64(a[28]), (m2,)),
@@ -251,4 +330,13 @@ def evaluation_views(a, n):
     """(x, g, lower, upper, state): the fields a driver loop touches."""
     return (carray(_as_f64(a[0]), (n,)), carray(_as_f64(a[1]), (n,)),
             carray(_as_f64(a[2]), (n,)), carray(_as_f64(a[3]), (n,)),
+            carray(_as_state(a[29]), (1,)))
+
+
+@njit(cache=True, nogil=True, inline='always')
+def result_views(a, n, m):
+    """(x, g, s_pairs, y_pairs, state): the fields a result is built
+    from."""
+    return (carray(_as_f64(a[0]), (n,)), carray(_as_f64(a[1]), (n,)),
+            carray(_as_f64(a[5]), (m, n)), carray(_as_f64(a[6]), (m, n)),
             carray(_as_state(a[29]), (1,)))

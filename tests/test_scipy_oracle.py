@@ -122,7 +122,9 @@ def _cmp(x0=X0, **kw):
     assert (d["nit"], d["funcalls"], d["warnflag"]) == \
         (ds["nit"], ds["funcalls"], ds["warnflag"])
     assert _same_task(d["task"], ds["task"])
-    np.testing.assert_allclose(x, xs, rtol=1e-7, atol=1e-9)
+    # same decisions; x to the accuracy that last-bit differences (scipy
+    # sums with BLAS, and forms the step another way) leave on Rosenbrock
+    np.testing.assert_allclose(x, xs, rtol=1e-6, atol=1e-9)
     return x, f, d
 
 

@@ -7,9 +7,9 @@ from lbfgsb_numba.bounds import normalize_bounds
 from lbfgsb_numba.finite_diff import fd_gradient_njit, forward_difference
 from lbfgsb_numba.hess_inv import LbfgsInvHessProduct, pairs_in_order
 from lbfgsb_numba.result import OptimizeResult
-from lbfgsb_numba.workspace import (Workspace, allocate_workspace,
-                                    new_workspace,
-                                    workspace_addresses, workspace_layout)
+from lbfgsb_numba.workspace import (INPUT_FIELDS, Workspace, allocate,
+                                    field_offsets, new_buffer,
+                                    new_workspace, workspace_arrays)
 
 
 def test_bounds_forms():
@@ -93,20 +93,42 @@ def test_hess_inv_ring_order():
     np.testing.assert_allclose(op @ v, b @ v)
 
 
-def test_workspace_layouts_agree():
+def test_workspace_layout():
+    """Every field gets its own aligned, non-overlapping slice of one
+    buffer, with the shape and dtype the kernels expect; the problem's own
+    arrays can be used in place."""
     n, m = 7, 3
-    a = allocate_workspace(n, m)
-    b = new_workspace(n, m)
-    layout = workspace_layout(n, m)
-    assert len(layout) == len(Workspace._fields)
-    for name, x, y, (shape, dtype) in zip(Workspace._fields, a, b, layout):
-        assert x.shape == y.shape == shape, name
-        assert x.dtype == y.dtype == dtype, name
-    addresses = workspace_addresses(b)
-    assert addresses[0] == b.x.__array_interface__["data"][0]
-    assert addresses[-1] == b.search.__array_interface__["data"][0]
+    ws, buf, addresses = new_workspace(n, m)
+    base = buf.__array_interface__["data"][0]
+    spans = []
+    for name, arr in zip(Workspace._fields, ws):
+        start = arr.__array_interface__["data"][0]
+        assert (start - base) % 64 == 0, name
+        assert base <= start and start + arr.nbytes <= base + buf.nbytes, name
+        spans.append((start, start + arr.nbytes, name))
+        assert not np.frombuffer(arr.tobytes(), np.uint8).any(), name
+    spans.sort()
+    for (_, end, a), (start, _, b) in zip(spans, spans[1:]):
+        assert end <= start, (a, b)
+    assert ws.s_pairs.shape == (m, n) and ws.k_factor.shape == (2 * m, 2 * m)
+    assert ws.bound_type.dtype == np.int32 and ws.state.shape == (1,)
+    # compiled allocation: same layout
+    buf2, addresses2 = allocate(n, m)
+    np.testing.assert_array_equal(addresses2 - addresses2[0],
+                                  addresses - addresses[0])
+    assert addresses2.dtype == np.int64
+    # the problem's arrays in place: no room for them in the buffer
+    x, lo, up = np.zeros(n), np.zeros(n), np.ones(n)
+    nbd = np.full(n, 2, np.int32)
+    buf3, addresses3 = new_buffer(n, m, x, lo, up, nbd)
+    assert buf3.nbytes < buf.nbytes
+    views = workspace_arrays(buf3, addresses3, n, m, (x, lo, up, nbd))
+    for k in INPUT_FIELDS:
+        assert views[k] is (x, lo, up, nbd)[INPUT_FIELDS.index(k)]
+    offsets, size = field_offsets(n, m, False)
+    assert (offsets[list(INPUT_FIELDS)] == -1).all() and size == buf3.nbytes
     with pytest.raises(ValueError, match="lower"):
-        new_workspace(n, m, lower=np.zeros(n + 1))
+        new_buffer(n, m, x, np.zeros(n + 1), up, nbd)
 
 
 def test_optimize_result_behaves_like_scipy():
@@ -120,19 +142,19 @@ def test_optimize_result_behaves_like_scipy():
     assert "fun: 1.5" in text and "message: 'ok'" in text
 
 
-def test_two_loop_step_is_the_compact_newton_step():
+def test_quasi_newton_point_is_the_compact_newton_step():
     """Without bounds the subspace step must be -B^-1 g for the compact
     matrix B = theta I - W M W' (Byrd, Nocedal & Schnabel 1994), built here
     densely from the stored pairs in order (the ring buffer has wrapped)."""
     from lbfgsb_numba.bench import rosenbrock_njit
     from lbfgsb_numba.driver import initialize, step
     from lbfgsb_numba.status import FG, NEW_X
-    from lbfgsb_numba.subspace import two_loop_step
+    from lbfgsb_numba.subspace import quasi_newton_point
 
     n, m = 6, 4
     x0 = np.tile([-1.2, 1.0], 3)
     lo, up = np.full(n, -np.inf), np.full(n, np.inf)
-    ws = new_workspace(n, m)
+    ws = new_workspace(n, m)[0]
     initialize(ws, x0, lo, up, np.zeros(n, dtype=np.int32), m, 1e7, 1e-5,
                20, 10, 15000)
     while True:
@@ -157,6 +179,6 @@ def test_two_loop_step_is_the_compact_newton_step():
     x, g = ws.x.copy(), ws.g.copy()
     expected = x - np.linalg.solve(B, g)
     got = np.empty(n)
-    two_loop_step(x, g, ws.s_pairs, ws.y_pairs, ws.sy, theta, col, head, m,
-                  np.empty(2 * m), got)
+    quasi_newton_point(x, g, ws.s_pairs, ws.y_pairs, ws.sy, ws.yy, theta,
+                       col, head, m, np.empty(2 * m), got)
     np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)

@@ -1,0 +1,58 @@
+"""Inner products over the n variables, the O(mn) work of every iteration.
+
+Below ``VECTORISE_FROM`` elements a sum adds the elements in order, like
+BLAS does for short vectors, so that small problems take exactly the
+decisions of the plain sum.  From there on the sum may be reassociated
+(Numba ``fastmath={'reassoc', 'contract'}``), which lets LLVM use SIMD
+partial sums and fused multiply-adds: 2x faster at n = 100, 6x at n = 1000.
+NaN and inf propagate as usual (no 'nnan'/'ninf' flags).  The order then
+depends on the processor's vector width, so results are bit-identical run
+after run on one machine, not across machines, as with BLAS.
+"""
+from numba import njit
+
+VECTORISE_FROM = 32
+_REASSOCIATE = {"reassoc", "contract"}
+
+
+@njit(cache=True, nogil=True, _nrt=False, fastmath=_REASSOCIATE)
+def _dot_long(u, v, n):
+    acc = 0.0
+    for i in range(n):
+        acc += u[i] * v[i]
+    return acc
+
+
+@njit(cache=True, nogil=True, _nrt=False, fastmath=_REASSOCIATE)
+def _dot_rows2_long(a, b, p, v, n):
+    sa = 0.0
+    sb = 0.0
+    for i in range(n):
+        sa += a[p, i] * v[i]
+        sb += b[p, i] * v[i]
+    return sa, sb
+
+
+@njit(cache=True, nogil=True, _nrt=False, inline='always')
+def dot(u, v, n):
+    """u[:n]'v[:n]."""
+    if n >= VECTORISE_FROM:
+        return _dot_long(u, v, n)
+    acc = 0.0
+    for i in range(n):
+        acc += u[i] * v[i]
+    return acc
+
+
+@njit(cache=True, nogil=True, _nrt=False, inline='always')
+def dot_rows2(a, b, p, v, n):
+    """(a[p, :n]'v, b[p, :n]'v): row p of two pair buffers times one
+    vector, in one pass over v."""
+    if n >= VECTORISE_FROM:
+        return _dot_rows2_long(a, b, p, v, n)
+    sa = 0.0
+    sb = 0.0
+    for i in range(n):
+        sa += a[p, i] * v[i]
+        sb += b[p, i] * v[i]
+    return sa, sb
