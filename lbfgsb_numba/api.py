@@ -25,7 +25,8 @@ from .result import OptimizeResult
 from .status import FG, NEW_X
 from .validation import (as_gradient, as_scalar_f, as_x0,
                          check_solver_options, unpack_fg)
-from .workspace import N_FIELDS, float_field, layout, state_of
+from .workspace import (G, G_PREV, N_FIELDS, S_PAIRS, X_PREV, Y_PAIRS,
+                        float_field, layout, state_of)
 
 EPS = np.finfo(float).eps
 
@@ -141,10 +142,6 @@ def _entries():
     return setup, _entry_point(step_at, addresses, 1, 1)
 
 
-# Workspace field indices used on the Python side (see workspace.Workspace)
-_G, _S_PAIRS, _Y_PAIRS, _X_PREV, _G_PREV = 1, 5, 6, 17, 18
-
-
 class _Solve:
     """The work buffer of one solve and its layout; the problem's arrays
     (x0, which becomes x, lower, upper, nbd) are used in place."""
@@ -198,9 +195,9 @@ def _last_accepted(solve):
     """(x, f, g) of the last accepted iterate (not a line-search trial)."""
     st = solve.state()
     if int(st["phase"][0]) == PHASE_SEARCH:
-        return (solve.field(_X_PREV).copy(), float(st["f_old"][0]),
-                solve.field(_G_PREV).copy())
-    return solve.x.copy(), float(st["f"][0]), solve.field(_G).copy()
+        return (solve.field(X_PREV).copy(), float(st["f_old"][0]),
+                solve.field(G_PREV).copy())
+    return solve.x.copy(), float(st["f"][0]), solve.field(G).copy()
 
 
 def _run_python(solve, lower, upper, evaluate, callback, log):
@@ -212,7 +209,7 @@ def _run_python(solve, lower, upper, evaluate, callback, log):
     f_slot = st["f"]
     nfev_slot = st["nfev"]
     stop_slot = st["stop_request"]
-    g_slot = solve.field(_G)
+    g_slot = solve.field(G)
     advance = _entries()[1]
     nfev = njev = 0
     task = advance(addresses, n, m)  # START: asks for f and g at x0
@@ -303,10 +300,10 @@ def _result(solve, task, f, nit, nfev, njev, head, col, maxiter, maxfun,
         log.final(message, nit, nfev, f, float(sbgnrm))
     index = solve.lay.index
     return OptimizeResult(
-        fun=f, jac=solve.field(_G).copy(), nfev=nfev, njev=njev, nit=nit,
+        fun=f, jac=solve.field(G).copy(), nfev=nfev, njev=njev, nit=nit,
         status=warnflag, message=message, x=solve.x, success=(warnflag == 0),
         hess_inv=LbfgsInvHessProduct.from_buffer(
-            solve.buf, index[_S_PAIRS], index[_Y_PAIRS], solve.m,
+            solve.buf, index[S_PAIRS], index[Y_PAIRS], solve.m,
             solve.x.shape[0], int(head), int(col)))
 
 

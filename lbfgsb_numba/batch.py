@@ -24,7 +24,8 @@ from .compiled import (drive_combined, is_compiled_function, keep_alive,
 from .driver import initialize_at
 from .result import BatchResult
 from .validation import check_solver_options
-from .workspace import allocate, workspace_views
+from .workspace import (BOUND_TYPE, G, LOWER, STATE, UPPER, X, allocate,
+                        workspace_views)
 
 EPS = np.finfo(float).eps
 _MAX_ARGS = 10
@@ -62,7 +63,8 @@ def _solve_rows(fun, x0, lower, upper, args, start, stop, m, factr, pgtol,
     n = x0.shape[1]
     buf, addresses = allocate(n, m)
     ws = workspace_views(addresses, n, m)
-    x, g, lo, up, nbd, state = ws[0], ws[1], ws[2], ws[3], ws[4], ws[29]
+    x, g, lo, up, nbd = ws[X], ws[G], ws[LOWER], ws[UPPER], ws[BOUND_TYPE]
+    state = ws[STATE]
     no_steps = np.empty(0)
     for i in range(start, stop):
         buf[:] = 0.0

@@ -11,7 +11,9 @@ logical pair j (0 = oldest) is row ``(head + j) % m``.  The inverse of M is
 applied through the factorisation
 
     M^-1 = [ D^1/2       0 ] [ -D^1/2   D^-1/2 L' ]
-           [ -L D^-1/2   J ] [  0       J'        ],   J J' = T = theta S'S + L D^-1 L'.
+           [ -L D^-1/2   J ] [  0       J'        ],   J J' = T = theta S'S + L D^-1 L'
+
+(D^-1/2 and D^-1 are kept, so that applying M takes no division).
 
 This module also forms the factor of the indefinite 2col x 2col matrix K used
 by the subspace minimisation (Zhu et al. 1997, ACM TOMS 23(4), Alg. 778;
@@ -101,15 +103,17 @@ def solve_upper(a, k, b, boff):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def middle_product(sy, t_chol, sqrt_d, col, v, out):
+def middle_product(sy, t_chol, d_scaling, col, v, out):
     """out[:2col] = M v[:2col] for the middle matrix M (see module doc);
-    sqrt_d[:col] holds D^1/2.  Returns 0, or nonzero if J is singular."""
+    d_scaling holds D^-1/2 and D^-1 (``store_pair``).  Returns 0, or nonzero
+    if J is singular."""
     if col == 0:
         return 0
     # forward half: [D^1/2 0; -L D^-1/2 J] p = v  (out[:col] holds D^-1 v
     # for the moment)
+    m = d_scaling.shape[0] // 2
     for k in range(col):
-        out[k] = v[k] / sy[k, k]
+        out[k] = v[k] * d_scaling[m + k]
     for i in range(col):
         acc = 0.0
         for k in range(i):
@@ -119,7 +123,7 @@ def middle_product(sy, t_chol, sqrt_d, col, v, out):
     if info != 0:
         return info
     for i in range(col):
-        out[i] = v[i] / sqrt_d[i]
+        out[i] = v[i] * d_scaling[i]
     # backward half: [-D^1/2 D^-1/2 L'; 0 J'] p = p
     info = solve_upper(t_chol, col, out, col)
     if info != 0:
@@ -128,38 +132,34 @@ def middle_product(sy, t_chol, sqrt_d, col, v, out):
         acc = 0.0
         for k in range(i + 1, col):
             acc += sy[k, i] * out[col + k]
-        out[i] = -out[i] / sqrt_d[i] + acc / sy[i, i]
+        out[i] = -out[i] * d_scaling[i] + acc * d_scaling[m + i]
     return 0
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def form_t(t_chol, sqrt_d, sy, ss, col, theta):
+def form_t(t_chol, d_scaling, sy, ss, col, theta):
     """Form T = theta S'S + L D^-1 L' (upper triangle) and factor T = J J'
-    with J' in the upper triangle of ``t_chol``; sqrt_d = D^1/2.  Returns 0
+    with J' in the upper triangle of ``t_chol``; d_scaling[m:] = D^-1.  Returns 0
     or nonzero."""
-    for j in range(col):
-        sqrt_d[j] = math.sqrt(sy[j, j])
+    m = d_scaling.shape[0] // 2
     for j in range(col):
         t_chol[0, j] = theta * ss[0, j]
     for i in range(1, col):
         for j in range(i, col):
-            kmax = min(i, j)
             acc = 0.0
-            for k in range(kmax):
-                acc += sy[i, k] * sy[j, k] / sy[k, k]
+            for k in range(i):
+                acc += sy[i, k] * sy[j, k] * d_scaling[m + k]
             t_chol[i, j] = acc + theta * ss[i, j]
     return cholesky_upper(t_chol, 0, col)
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def add_pair(s_pairs, y_pairs, sy, ss, yy, step_dir, grad_diff, state, rr,
-             dr):
+def store_pair(s_pairs, y_pairs, d_scaling, step_dir, grad_diff, state, rr,
+               dr):
     """Store the new pair (s, y) = (stp*d, g_new - g_old) in the ring buffers
-    (dropping the oldest when m are kept) and update S'Y (full), S'S (upper
-    triangle), Y'Y (lower triangle) and theta = y'y / s'y: O(m n + m^2).
-
-    ``step_dir`` already holds s; ``rr`` = y'y, ``dr`` = s'y.
-    """
+    (dropping the oldest when m are kept), with D^-1/2 and D^-1
+    (``d_scaling``) and theta = y'y / s'y.  ``step_dir`` already holds s;
+    ``rr`` = y'y, ``dr`` = s'y.  Sets state.col, head, itail, theta."""
     n = step_dir.shape[0]
     m = state.m
     iupdat = state.iupdat
@@ -169,13 +169,29 @@ def add_pair(s_pairs, y_pairs, sy, ss, yy, step_dir, grad_diff, state, rr,
     else:
         state.itail = (state.itail + 1) % m
         state.head = (state.head + 1) % m
-    col = state.col
+        for i in range(m - 1):
+            d_scaling[i] = d_scaling[i + 1]
+            d_scaling[m + i] = d_scaling[m + i + 1]
     tail = state.itail
     for i in range(n):
         s_pairs[tail, i] = step_dir[i]
         y_pairs[tail, i] = grad_diff[i]
     state.theta = rr / dr
-    if iupdat > m:
+    last = state.col - 1
+    d_scaling[last] = 1.0 / math.sqrt(dr)
+    d_scaling[m + last] = 1.0 / dr
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def update_products(s_pairs, y_pairs, sy, ss, yy, step_dir, grad_diff, state,
+                    rr, dr):
+    """After ``store_pair``: update S'Y (full), S'S (upper triangle) and Y'Y
+    (lower triangle) for the new pair, shifting out the oldest when the
+    ring was full: O(m n + m^2)."""
+    n = step_dir.shape[0]
+    m = state.m
+    col = state.col
+    if state.iupdat > m:
         # drop the oldest pair: shift the products up-left by one
         for i in range(col - 1):
             for j in range(col - 1):

@@ -66,10 +66,12 @@ def heap_pop_min(nleft, t, order, build):
 
 @njit(cache=True, nogil=True, _nrt=False)
 def cauchy_point(x, g, lower, upper, bound_type, where, breakpoints,
-                 break_index, d, xcp, s_pairs, y_pairs, sy, t_chol, sqrt_d,
-                 theta, col, head, m, wp, wc, wbp, wv, wm, sbgnrm, state):
-    """Compute the GCP into ``xcp``, wc = W'(xcp - x) and wm = M wc for the
-    subspace step (wc and wm have 2col entries).
+                 break_index, d, xcp, s_pairs, y_pairs, sy, t_chol, d_scaling,
+                 wp, wc, wbp, wv, wm, b, bd, bz, state):
+    """Compute the GCP into ``xcp``; in compact form (state.dense == 0)
+    also wc = W'(xcp - x) and wm = M wc for the subspace step (wc and wm
+    have 2col entries).  With the dense B (``dense_model``) the products
+    are taken with b (n, n) directly: bd = B d and bz = B(x(t) - x) (n,).
 
     ``d`` receives the projected steepest-descent direction with the
     components fixed at breakpoints zeroed.  ``where`` is updated: 0 free and
@@ -78,10 +80,17 @@ def cauchy_point(x, g, lower, upper, bound_type, where, breakpoints,
     matrix is singular (the caller then resets the memory).
     """
     n = x.shape[0]
-    if sbgnrm <= 0.0:
+    theta = state.theta
+    col = state.col
+    head = state.head
+    m = state.m
+    dense = state.dense != 0 and col > 0  # (with col = 0, B = theta I)
+    if dense:
+        col = 0  # no compact products; B enters through b
+    if state.sbgnrm <= 0.0:
         for i in range(n):
             xcp[i] = x[i]
-        return middle_product(sy, t_chol, sqrt_d, col, wc, wm)
+        return middle_product(sy, t_chol, d_scaling, col, wc, wm)
     bounded_path = True
     nfree = n
     nbreak = -1
@@ -149,13 +158,23 @@ def cauchy_point(x, g, lower, upper, bound_type, where, breakpoints,
         xcp[i] = x[i]
     if nbreak == -1 and nfree == n:
         # d is zero: x itself is the GCP (wc is left as it is)
-        return middle_product(sy, t_chol, sqrt_d, col, wc, wm)
+        return middle_product(sy, t_chol, d_scaling, col, wc, wm)
     for j in range(col2):
         wc[j] = 0.0
     f2 = -theta * f1
+    if dense:
+        # bd = B d, f2 = d'Bd
+        f2 = 0.0
+        for i in range(n):
+            acc = 0.0
+            for k in range(n):
+                acc += b[i, k] * d[k]
+            bd[i] = acc
+            bz[i] = 0.0
+            f2 += d[i] * acc
     f2_org = f2
     if col > 0:
-        info = middle_product(sy, t_chol, sqrt_d, col, wp, wv)
+        info = middle_product(sy, t_chol, d_scaling, col, wp, wv)
         if info != 0:
             return info
         acc = 0.0
@@ -209,8 +228,17 @@ def cauchy_point(x, g, lower, upper, bound_type, where, breakpoints,
                 break
             nseg += 1
             dibp2 = dibp * dibp
-            f1 = f1 + dt * f2 + dibp2 - theta * dibp * zibp
-            f2 = f2 - theta * dibp2
+            if dense:
+                # z += dt d; f1 = g'd + d'Bz and f2 = d'Bd with d_ibp -> 0
+                for i in range(n):
+                    bz[i] += dt * bd[i]
+                f1 = f1 + dt * f2 + dibp2 - dibp * bz[ibp]
+                f2 = f2 - 2.0 * dibp * bd[ibp] + dibp2 * b[ibp, ibp]
+                for i in range(n):
+                    bd[i] -= dibp * b[i, ibp]
+            else:
+                f1 = f1 + dt * f2 + dibp2 - theta * dibp * zibp
+                f2 = f2 - theta * dibp2
             if col > 0:
                 for j in range(col2):
                     wc[j] += dt * wp[j]
@@ -219,7 +247,7 @@ def cauchy_point(x, g, lower, upper, bound_type, where, breakpoints,
                     wbp[j] = y_pairs[p, ibp]
                     wbp[col + j] = theta * s_pairs[p, ibp]
                     p = next_slot(p, m)
-                info = middle_product(sy, t_chol, sqrt_d, col, wbp, wv)
+                info = middle_product(sy, t_chol, d_scaling, col, wbp, wv)
                 if info != 0:
                     return info
                 wmc = 0.0
@@ -259,5 +287,5 @@ def cauchy_point(x, g, lower, upper, bound_type, where, breakpoints,
             for j in range(col2):
                 wm[j] = dtm * wv[j]
         else:
-            return middle_product(sy, t_chol, sqrt_d, col, wc, wm)
+            return middle_product(sy, t_chol, d_scaling, col, wc, wm)
     return 0

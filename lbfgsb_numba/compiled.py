@@ -5,7 +5,7 @@ run in Numba-compiled code, with no Python per iteration.
 ``@njit`` functions (also in ``numba.prange`` loops); ``fmin_l_bfgs_b`` and
 ``minimize`` route here automatically when the objective is a Numba
 dispatcher.  The iterates, nit, nfev and messages are the same as on the
-Python path, since both drive the same kernels (``driver.step_arrays``).
+Python path, since both drive the same kernels (``driver.step_views``).
 
 Objective conventions (``fg`` and ``fun`` must be ``@njit`` functions):
 
@@ -34,8 +34,8 @@ from numba.core.registry import CPUDispatcher
 from .driver import initialize_at, step_at
 from .finite_diff import fd_gradient_njit, normalize_steps
 from .status import FG, NEW_X
-from .workspace import (N_FIELDS, allocate, evaluation_views, result_views,
-                        workspace_views)
+from .workspace import (BOUND_TYPE, LOWER, N_FIELDS, UPPER, X, allocate,
+                        evaluation_views, result_views, workspace_views)
 
 NjitResult = namedtuple("NjitResult",
                         ["x", "fun", "jac", "nit", "nfev", "status", "task"])
@@ -201,7 +201,7 @@ def _solve_linked(fg, x0, lower, upper, nbd, args, m, factr, pgtol, maxiter,
     n = x0.shape[0]
     buf, addresses = allocate(n, m)
     ws = workspace_views(addresses, n, m)
-    x, lo, up, nb = ws[0], ws[2], ws[3], ws[4]
+    x, lo, up, nb = ws[X], ws[LOWER], ws[UPPER], ws[BOUND_TYPE]
     for i in range(n):
         x[i] = x0[i]
         lo[i] = lower[i]

@@ -36,9 +36,10 @@ import math
 import numpy as np
 from numba import njit
 
-from .bfgs_matrix import (add_pair, factor_k, form_t, rebuild_k_products,
-                          update_k_products)
+from .bfgs_matrix import (factor_k, form_t, rebuild_k_products, store_pair,
+                          update_k_products, update_products)
 from .cauchy import cauchy_point
+from .dense_model import build_dense, dense_newton_step, use_dense
 from .line_search import (SEARCH_CONVERGED, SEARCH_ERROR, SEARCH_START,
                           SEARCH_WARNING, csrch, set_trial_point,
                           start_search)
@@ -51,7 +52,13 @@ from .subspace import (free_set, inverse_product, newton_step,
                        project_newton_point, quasi_newton_point,
                        reduced_gradient)
 from .vector_ops import dot
-from .workspace import N_FIELDS, workspace_views
+from .workspace import (B_DENSE, B_TIMES_D, B_TIMES_Z, BOUND_TYPE, BREAK_INDEX,
+                        BREAKPOINTS, CHANGED, D_SCALING,
+                        DIRECTION, FREE_ACTIVE, FREE_CHOL, G, G_PREV, K_FACTOR,
+                        K_PRODUCTS, LOWER, N_FIELDS, REDUCED_GRAD, S_PAIRS,
+                        SEARCH, SS, STATE, SY, T_CHOL, UPPER, WBP, WC, WHERE,
+                        WM, WP, WV, X, X_CAUCHY, X_PREV, Y_PAIRS, YY,
+                        workspace_views)
 
 EPSMCH = 2.220446049250313e-16
 
@@ -122,14 +129,18 @@ def initialize_arrays(x, g, lower, upper, bound_type, where, state, search,
     st.projected = 1 if projected else 0
     st.constrained = 1 if constrained else 0
     st.boxed = 1 if boxed else 0
+    # small bounded problems keep B as an n x n matrix (``dense_model``)
+    st.dense = 1 if constrained and use_dense(n, m) else 0
+
 
 
 @njit(cache=True, nogil=True)
 def initialize_at(addresses, n, m, factr, pgtol, maxls, maxiter, maxfun):
     """``initialize_arrays`` on the workspace at ``addresses``."""
     ws = workspace_views(addresses, n, m)
-    initialize_arrays(ws[0], ws[1], ws[2], ws[3], ws[4], ws[22], ws[29],
-                      ws[30], m, factr, pgtol, maxls, maxiter, maxfun)
+    initialize_arrays(ws[X], ws[G], ws[LOWER], ws[UPPER], ws[BOUND_TYPE],
+                      ws[WHERE], ws[STATE], ws[SEARCH], m, factr, pgtol, maxls,
+                      maxiter, maxfun)
 
 
 @njit(cache=True, nogil=True)
@@ -142,10 +153,10 @@ def setup_at(buf, offsets, addresses, x, lower, upper, bound_type, m, factr,
     base = np.int64(buf.ctypes.data)
     for k in range(N_FIELDS):
         addresses[k] = offsets[k] + base
-    addresses[0] = x.ctypes.data
-    addresses[2] = lower.ctypes.data
-    addresses[3] = upper.ctypes.data
-    addresses[4] = bound_type.ctypes.data
+    addresses[X] = x.ctypes.data
+    addresses[LOWER] = lower.ctypes.data
+    addresses[UPPER] = upper.ctypes.data
+    addresses[BOUND_TYPE] = bound_type.ctypes.data
     initialize_at(addresses, x.shape[0], m, factr, pgtol, maxls, maxiter,
                   maxfun)
 
@@ -196,9 +207,10 @@ def _finish(st, code):
 
 
 @njit(cache=True, nogil=True, _nrt=False, inline='always')
-def _search_failed(x, g, x_prev, g_prev, st, info):
+def _search_failed(ws, st, info):
     """Line search failed (or d is not a descent direction): go back to the
     last iterate; give up if the memory is already empty, else drop it."""
+    x, g, x_prev, g_prev = ws[X], ws[G], ws[X_PREV], ws[G_PREV]
     for i in range(x.shape[0]):
         x[i] = x_prev[i]
         g[i] = g_prev[i]
@@ -221,11 +233,11 @@ def _search_failed(x, g, x_prev, g_prev, st, info):
 
 
 @njit(cache=True, nogil=True, _nrt=False, inline='always')
-def _search(x, g, lower, upper, bound_type, x_cauchy, direction, x_prev,
-            g_prev, st, ls):
+def _search(ws, st, ls):
     """Advance the line search with f, g at the current trial point.
     Returns FG (evaluate at the new trial point), NEW_X, _RESTART or a
     final code."""
+    x, g, direction = ws[X], ws[G], ws[DIRECTION]
     n = x.shape[0]
     while True:
         trial_ok = True
@@ -239,18 +251,18 @@ def _search(x, g, lower, upper, bound_type, x_cauchy, direction, x_prev,
             st.gd_old = gd
             if not gd < 0.0:
                 # not a descent direction: line search impossible
-                return _search_failed(x, g, x_prev, g_prev, st, -4)
+                return _search_failed(ws, st, -4)
         if trial_ok:
             st.nonfinite_trial = 0
             stp = csrch(st.f, gd, st.stp, 0.0, st.stp_max, ls)
             if ls.task == SEARCH_ERROR:
-                return _search_failed(x, g, x_prev, g_prev, st, -4)
+                return _search_failed(ws, st, -4)
             if ls.task == SEARCH_CONVERGED or ls.task == SEARCH_WARNING:
                 st.stp = stp
                 st.iter += 1
                 st.nit += 1
-                st.sbgnrm = projected_gradient_norm(x, g, lower, upper,
-                                                    bound_type)
+                st.sbgnrm = projected_gradient_norm(x, g, ws[LOWER], ws[UPPER],
+                                                    ws[BOUND_TYPE])
                 st.phase = PHASE_NEW_X
                 return NEW_X
         else:
@@ -264,10 +276,10 @@ def _search(x, g, lower, upper, bound_type, x_cauchy, direction, x_prev,
         st.ifun += 1
         st.nfgv += 1
         st.iback = st.ifun - 1
-        set_trial_point(x, x_prev, direction, x_cauchy, lower, upper,
-                        bound_type, stp)
+        set_trial_point(x, ws[X_PREV], direction, ws[X_CAUCHY], ws[LOWER],
+                        ws[UPPER], ws[BOUND_TYPE], stp)
         if st.iback >= st.maxls:
-            return _search_failed(x, g, x_prev, g_prev, st, 0)
+            return _search_failed(ws, st, 0)
         if stp == st.last_trial_stp and trial_ok:
             # same point as the last evaluation: reuse f and g (not counted)
             continue
@@ -277,92 +289,108 @@ def _search(x, g, lower, upper, bound_type, x_cauchy, direction, x_prev,
 
 
 @njit(cache=True, nogil=True, _nrt=False, inline='always')
-def _iterate(x, g, lower, upper, bound_type, s_pairs, y_pairs, sy, yy, t_chol,
-             sqrt_d, k_factor, k_products, x_cauchy, reduced_grad, direction,
-             x_prev, g_prev, breakpoints, break_index, free_active,
-             where, changed, wp, wc, wbp, wv, wm, st, ls):
+def _compact_subspace_step(ws, st):
+    """Newton step over the free variables with the compact B: H r when
+    no variable is active (no K), else through the factor of K (kept up to
+    date incrementally, refactored only when it changed).  Returns 0, or
+    nonzero if a factorisation failed."""
+    n = ws[X].shape[0]
+    m = st.m
+    s_pairs, y_pairs, r = ws[S_PAIRS], ws[Y_PAIRS], ws[REDUCED_GRAD]
+    free_active = ws[FREE_ACTIVE]
+    reduced_gradient(ws[X], ws[G], s_pairs, y_pairs, ws[X_CAUCHY], r, ws[WM],
+                     free_active, st.theta, st.col, st.head, m, st.nfree)
+    if st.nfree == n:
+        # no variable active at the GCP (Z = I): the Newton step from the
+        # GCP is H r by the compact inverse; K is not needed (its inner
+        # products are rebuilt when it is)
+        inverse_product(r, s_pairs, y_pairs, ws[SY], ws[YY], ws[D_SCALING],
+                        st.theta, st.col, st.head, m, ws[WV])
+        if st.refactor:
+            st.k_products_stale = 1
+        return 0
+    k_products = ws[K_PRODUCTS]
+    if st.k_products_stale:
+        rebuild_k_products(n, st.nfree, free_active, k_products, m, s_pairs,
+                           y_pairs, st.col, st.head)
+        st.k_products_stale = 0
+        st.k_factor_stale = 1
+    elif st.refactor:
+        update_k_products(n, st.nfree, free_active, st.nenter, st.ileave,
+                          ws[CHANGED], st.iupdat, st.updated, k_products, m,
+                          s_pairs, y_pairs, st.col, st.head)
+        st.k_factor_stale = 1
+    if st.k_factor_stale:
+        if factor_k(ws[K_FACTOR], k_products, ws[SY], st.theta, st.col,
+                    m) != 0:
+            return -1
+        st.k_factor_stale = 0
+    return newton_step(r, s_pairs, y_pairs, ws[K_FACTOR], ws[WV], st.theta,
+                       st.col, st.head, m, st.nfree, free_active)
+
+
+@njit(cache=True, nogil=True, _nrt=False, inline='always')
+def _iterate(ws, st, ls):
     """Compute a search direction from the current iterate and start the
     line search; returns FG for the first trial point, or a final code."""
+    x, g, x_cauchy, direction = ws[X], ws[G], ws[X_CAUCHY], ws[DIRECTION]
+    lower, upper, bound_type = ws[LOWER], ws[UPPER], ws[BOUND_TYPE]
     n = x.shape[0]
     m = st.m
     while True:
         st.iword = -1
-        info = 0
         if (not st.constrained) and st.col > 0:
             # no bounds: the GCP is x itself and the subspace is everything
-            quasi_newton_point(x, g, s_pairs, y_pairs, sy, yy, st.theta,
-                               st.col, st.head, m, wv, x_cauchy)
+            quasi_newton_point(x, g, ws[S_PAIRS], ws[Y_PAIRS], ws[SY], ws[YY],
+                               ws[D_SCALING], st.theta, st.col, st.head, m,
+                               ws[WV], x_cauchy)
             st.nseg = 0
             st.iword = 0
         else:
-            info = cauchy_point(
-                x, g, lower, upper, bound_type, where, breakpoints,
-                break_index, direction, x_cauchy, s_pairs, y_pairs, sy,
-                t_chol, sqrt_d, st.theta, st.col, st.head, m, wp, wc, wbp, wv,
-                wm, st.sbgnrm, st)
-            if info != 0:
+            if cauchy_point(x, g, lower, upper, bound_type, ws[WHERE],
+                            ws[BREAKPOINTS], ws[BREAK_INDEX], direction,
+                            x_cauchy, ws[S_PAIRS], ws[Y_PAIRS], ws[SY],
+                            ws[T_CHOL], ws[D_SCALING], ws[WP], ws[WC],
+                            ws[WBP], ws[WV], ws[WM], ws[B_DENSE],
+                            ws[B_TIMES_D], ws[B_TIMES_Z], st) != 0:
                 _reset_memory(st)
                 continue
             st.nintol += st.nseg
-            free_set(n, where, free_active, changed, st.updated,
+            free_set(n, ws[WHERE], ws[FREE_ACTIVE], ws[CHANGED], st.updated,
                      st.constrained, st.iter, st)
         if st.constrained and st.nfree != 0 and st.col != 0:
-            reduced_gradient(x, g, s_pairs, y_pairs, x_cauchy, reduced_grad,
-                             wm, free_active, st.theta, st.col, st.head, m,
-                             st.nfree)
-            if st.nfree == n:
-                # no variable active at the GCP (Z = I): the Newton step
-                # from the GCP is H r, by the two-loop recursion; K is not
-                # needed (its inner products are rebuilt when it is)
-                inverse_product(reduced_grad, s_pairs, y_pairs, sy, yy,
-                                st.theta, st.col, st.head, m, wv)
-                if st.refactor:
-                    st.k_products_stale = 1
+            if st.dense:
+                info = dense_newton_step(ws[B_DENSE], x, g, x_cauchy,
+                                         ws[REDUCED_GRAD], ws[FREE_ACTIVE],
+                                         st.nfree, ws[FREE_CHOL],
+                                         ws[B_TIMES_Z])
             else:
-                if st.k_products_stale:
-                    rebuild_k_products(n, st.nfree, free_active, k_products,
-                                       m, s_pairs, y_pairs, st.col, st.head)
-                    st.k_products_stale = 0
-                    st.k_factor_stale = 1
-                elif st.refactor:
-                    update_k_products(n, st.nfree, free_active, st.nenter,
-                                      st.ileave, changed, st.iupdat,
-                                      st.updated, k_products, m, s_pairs,
-                                      y_pairs, st.col, st.head)
-                    st.k_factor_stale = 1
-                if st.k_factor_stale:
-                    if factor_k(k_factor, k_products, sy, st.theta, st.col,
-                                m) != 0:
-                        _reset_memory(st)
-                        continue
-                    st.k_factor_stale = 0
-                if newton_step(reduced_grad, s_pairs, y_pairs, k_factor, wv,
-                               st.theta, st.col, st.head, m, st.nfree,
-                               free_active) != 0:
-                    _reset_memory(st)
-                    continue
+                info = _compact_subspace_step(ws, st)
+            if info != 0:
+                _reset_memory(st)
+                continue
             project_newton_point(x, g, lower, upper, bound_type, x_cauchy,
-                                 reduced_grad, direction, st.nfree,
-                                 free_active, st)
+                                 ws[REDUCED_GRAD], direction, st.nfree,
+                                 ws[FREE_ACTIVE], st)
         for i in range(n):
             direction[i] = x_cauchy[i] - x[i]
-        start_search(x, lower, upper, bound_type, direction, x_prev, g,
-                     g_prev, st, st.iter)
+        start_search(x, lower, upper, bound_type, direction, ws[X_PREV], g,
+                     ws[G_PREV], st, st.iter)
         ls.task = SEARCH_START
         st.last_trial_stp = np.nan
         st.nonfinite_trial = 0
-        result = _search(x, g, lower, upper, bound_type, x_cauchy, direction,
-                         x_prev, g_prev, st, ls)
+        result = _search(ws, st, ls)
         if result == _RESTART:
             continue
         return result
 
 
 @njit(cache=True, nogil=True, _nrt=False, inline='always')
-def _update_memory(g, g_prev, direction, s_pairs, y_pairs, sy, ss, yy, t_chol,
-                   sqrt_d, st):
+def _update_memory(ws, st):
     """After an accepted step: y = g - g_prev (kept in g_prev), s = stp d
-    (kept in direction); store the pair unless s'y <= eps * (-g_prev's)."""
+    (kept in direction); store the pair unless s'y <= eps * (-g_prev's),
+    and bring the representation of B up to date."""
+    g, g_prev, direction = ws[G], ws[G_PREV], ws[DIRECTION]
     n = g.shape[0]
     for i in range(n):
         g_prev[i] = g[i] - g_prev[i]
@@ -382,39 +410,44 @@ def _update_memory(g, g_prev, direction, s_pairs, y_pairs, sy, ss, yy, t_chol,
         return
     st.updated = 1
     st.iupdat += 1
-    add_pair(s_pairs, y_pairs, sy, ss, yy, direction, g_prev, st, rr, dr)
+    store_pair(ws[S_PAIRS], ws[Y_PAIRS], ws[D_SCALING], direction, g_prev, st,
+               rr, dr)
+    if st.dense:
+        if build_dense(ws[B_DENSE], ws[S_PAIRS], ws[Y_PAIRS], ws[D_SCALING],
+                       st.theta, st.col, st.head, st.m, ws[B_TIMES_D]) != 0:
+            _reset_memory(st)
+        return
+    update_products(ws[S_PAIRS], ws[Y_PAIRS], ws[SY], ws[SS], ws[YY],
+                    direction, g_prev, st, rr, dr)
     # the factor of T serves the Cauchy search and the subspace matrix only:
     # without bounds the step is H g in compact form, which needs no
     # factorisation (so no reset for a non-positive-definite T either)
-    if st.constrained and form_t(t_chol, sqrt_d, sy, ss, st.col,
-                                 st.theta) != 0:
+    if st.constrained and form_t(ws[T_CHOL], ws[D_SCALING], ws[SY], ws[SS],
+                                 st.col, st.theta) != 0:
         _reset_memory(st)
 
 
-@njit(cache=True, nogil=True, _nrt=False)
-def step_arrays(x, g, lower, upper, bound_type, s_pairs, y_pairs, sy, ss, yy,
-                t_chol, sqrt_d, k_factor, k_products, x_cauchy, reduced_grad,
-                direction, x_prev, g_prev, breakpoints, break_index,
-                free_active, where, changed, wp, wc, wbp, wv, wm, state,
-                search):
-    """``step`` on the workspace fields passed one by one (in Workspace
-    order), for compiled callers that unpack the workspace once."""
-    st = state[0]
-    ls = search[0]
+@njit(cache=True, nogil=True, _nrt=False, inline='always')
+def step_views(ws):
+    """``step`` on the workspace fields as a tuple of arrays (in Workspace
+    order)."""
+    st = ws[STATE][0]
+    ls = ws[SEARCH][0]
     phase = st.phase
     if phase == PHASE_START:
         st.phase = PHASE_FIRST_FG
         return FG
     if phase == PHASE_SEARCH:
-        result = _search(x, g, lower, upper, bound_type, x_cauchy, direction,
-                         x_prev, g_prev, st, ls)
+        result = _search(ws, st, ls)
         if result != _RESTART:
             return result
     elif phase == PHASE_FIRST_FG:
+        g = ws[G]
         if not _all_finite(st.f, g):
             return _finish(st, ABNORMAL_NONFINITE_START)
         st.nfgv = 1
-        st.sbgnrm = projected_gradient_norm(x, g, lower, upper, bound_type)
+        st.sbgnrm = projected_gradient_norm(ws[X], g, ws[LOWER], ws[UPPER],
+                                            ws[BOUND_TYPE])
         if st.sbgnrm <= st.pgtol:
             return _finish(st, CONV_GRAD)
     elif phase == PHASE_NEW_X:
@@ -429,15 +462,10 @@ def step_arrays(x, g, lower, upper, bound_type, s_pairs, y_pairs, sy, ss, yy,
         scale = max(max(abs(st.f_old), abs(st.f)), 1.0)
         if st.f_old - st.f <= st.tol * scale:
             return _finish(st, CONV_F)
-        _update_memory(g, g_prev, direction, s_pairs, y_pairs, sy, ss, yy,
-                       t_chol, sqrt_d, st)
+        _update_memory(ws, st)
     else:
         return st.task
-    return _iterate(x, g, lower, upper, bound_type, s_pairs, y_pairs, sy, yy,
-                    t_chol, sqrt_d, k_factor, k_products, x_cauchy,
-                    reduced_grad, direction, x_prev, g_prev, breakpoints, break_index,
-                    free_active, where, changed, wp, wc, wbp, wv,
-                    wm, st, ls)
+    return _iterate(ws, st, ls)
 
 
 @njit(cache=True, nogil=True)
@@ -445,12 +473,12 @@ def step_at(addresses, n, m):
     """``step`` on the workspace whose field addresses are in ``addresses``
     (``workspace.allocate``), with n variables and memory m: the
     cheapest entry to call from Python (one small array to unbox)."""
-    return step_arrays(*workspace_views(addresses, n, m))
+    return step_views(workspace_views(addresses, n, m))
 
 
 @njit(cache=True, nogil=True, _nrt=False)
 def step(ws):
     """Advance the solver until it needs f and g (returns FG), has accepted
     a new iterate (NEW_X) or has finished (a code >= 400, see ``status``)."""
-    return step_arrays(*ws)
+    return step_views(ws)
 

@@ -207,7 +207,8 @@ def project_newton_point(x, g, lower, upper, bound_type, xcp, d, xcp_saved,
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def inverse_product(v, s_pairs, y_pairs, sy, yy, theta, col, head, m, work):
+def inverse_product(v, s_pairs, y_pairs, sy, yy, d_scaling, theta, col, head,
+                    m, work):
     """v = H v in place, where H = B^-1 is the inverse of the compact matrix
     over all variables, in its own compact form (Byrd, Nocedal & Schnabel
     1994, Thm. 2.2) with H_0 = I/theta:
@@ -231,7 +232,7 @@ def inverse_product(v, s_pairs, y_pairs, sy, yy, theta, col, head, m, work):
         t = work[j]
         for k in range(j + 1, col):
             t -= sy[j, k] * work[k]
-        work[j] = t / sy[j, j]
+        work[j] = t * d_scaling[m + j]
     # w = (D + Y'Y/theta) u - b/theta
     for j in range(col):
         acc = 0.0
@@ -245,7 +246,7 @@ def inverse_product(v, s_pairs, y_pairs, sy, yy, theta, col, head, m, work):
         t = work[col + j]
         for k in range(j):
             t -= sy[k, j] * work[col + k]
-        work[col + j] = t / sy[j, j]
+        work[col + j] = t * d_scaling[m + j]
     # v = v/theta + S q - Y u/theta
     for i in range(n):
         v[i] *= inv_theta
@@ -259,13 +260,14 @@ def inverse_product(v, s_pairs, y_pairs, sy, yy, theta, col, head, m, work):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def quasi_newton_point(x, g, s_pairs, y_pairs, sy, yy, theta, col, head, m,
-                       work, xcp):
+def quasi_newton_point(x, g, s_pairs, y_pairs, sy, yy, d_scaling, theta, col,
+                       head, m, work, xcp):
     """Without bounds the subspace step is the quasi-Newton step: the
     target point is xcp = x - H g (``inverse_product``)."""
     n = x.shape[0]
     for i in range(n):
         xcp[i] = -g[i]
-    inverse_product(xcp, s_pairs, y_pairs, sy, yy, theta, col, head, m, work)
+    inverse_product(xcp, s_pairs, y_pairs, sy, yy, d_scaling, theta, col,
+                    head, m, work)
     for i in range(n):
         xcp[i] += x[i]

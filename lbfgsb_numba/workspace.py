@@ -30,7 +30,8 @@ ss                        (m, m)       S'S (upper triangle)
 yy                        (m, m)       Y'Y (lower triangle)
 t_chol                    (m, m)       Cholesky factor J' of T = theta S'S +
                                        L D^-1 L' (upper triangle)
-sqrt_d                    (m,)         D^1/2: square roots of s_i'y_i
+d_scaling                 (2m,)        D^-1/2 in [:m] and D^-1 in [m:], for
+                                       D = diag(s_i'y_i) in pair order
 k_factor                  (2m, 2m)     factor of the subspace matrix K (upper)
 k_products                (2m, 2m)     inner products Y'ZZ'Y, S'AA'S, L_a+R_z
                                        kept between iterations to update K
@@ -51,6 +52,11 @@ wp, wc, wbp, wv, wm       (2m,)        W'd, W'(xcp-x), a row of W, and two
                                        products with the middle matrix M
 state                     (1,) record  scalars of the driver (see STATE_DTYPE)
 search                    (1,) record  scalars of the More-Thuente search
+b_dense                   (n, n)       B itself for small bounded problems
+                                       (n <= DENSE_MAX_N; else empty)
+b_times_d, b_times_z      (n,)         B d and B (x(t) - x) along the Cauchy
+                                       path (idem)
+free_chol                 (n, n)       Cholesky factor of Z'BZ (idem)
 ========================  ===========  ==========================================
 """
 from collections import namedtuple
@@ -77,7 +83,8 @@ STATE_DTYPE = np.dtype([
     ("projected", np.int64), ("constrained", np.int64), ("boxed", np.int64),
     # free set at the Cauchy point
     ("nfree", np.int64), ("nenter", np.int64), ("ileave", np.int64),
-    ("refactor", np.int64), ("k_products_stale", np.int64),
+    ("dense", np.int64), ("refactor", np.int64),
+    ("k_products_stale", np.int64),
     ("k_factor_stale", np.int64), ("nseg", np.int64), ("nintol", np.int64),
     ("iword", np.int64), ("iter", np.int64),
     # line search
@@ -98,36 +105,48 @@ SEARCH_DTYPE = np.dtype([
 
 Workspace = namedtuple("Workspace", [
     "x", "g", "lower", "upper", "bound_type",
-    "s_pairs", "y_pairs", "sy", "ss", "yy", "t_chol", "sqrt_d", "k_factor",
+    "s_pairs", "y_pairs", "sy", "ss", "yy", "t_chol", "d_scaling", "k_factor",
     "k_products",
     "x_cauchy", "reduced_grad", "direction", "x_prev", "g_prev",
     "breakpoints", "break_index", "free_active", "where",
-    "changed", "wp", "wc", "wbp", "wv", "wm", "state", "search",
+    "changed", "wp", "wc", "wbp", "wv", "wm", "state", "search", "b_dense",
+    "b_times_d", "b_times_z", "free_chol",
 ])
 Workspace.__doc__ = """The work arrays of one solve as named arrays (numpy
 views of the buffer; ``workspace_arrays``), for Python-side use."""
 
 N_FIELDS = len(Workspace._fields)
+# field indices (positions in Workspace and in the address array)
+(X, G, LOWER, UPPER, BOUND_TYPE, S_PAIRS, Y_PAIRS, SY, SS, YY, T_CHOL,
+ D_SCALING, K_FACTOR, K_PRODUCTS, X_CAUCHY, REDUCED_GRAD, DIRECTION, X_PREV,
+ G_PREV, BREAKPOINTS, BREAK_INDEX, FREE_ACTIVE, WHERE, CHANGED, WP, WC, WBP,
+ WV, WM, STATE, SEARCH, B_DENSE, B_TIMES_D, B_TIMES_Z,
+ FREE_CHOL) = range(N_FIELDS)
+# bounded problems with at most this many variables may keep the
+# quasi-Newton matrix B as a dense n x n matrix (``dense_model.use_dense``)
+DENSE_MAX_N = 16
 STATE_RECORD = from_dtype(STATE_DTYPE)
 SEARCH_RECORD = from_dtype(SEARCH_DTYPE)
 
 # Shape of each field: 0 (n,), 1 (m, n), 2 (m, m), 3 (m,), 4 (2m, 2m),
-# 5 (2m,), 6 (1,); its dtype: 0 float64, 1 int32, 2 state, 3 search record.
-_VEC, _PAIRS, _SMALL, _MVEC, _BIG, _SHORT, _ONE = range(7)
+# 5 (2m,), 6 (1,), 7 (n, n) and 8 (n,) for small n, else (0, 0) and (0,);
+# its dtype: 0 float64, 1 int32, 2 state, 3 search record.
+_VEC, _PAIRS, _SMALL, _MVEC, _BIG, _SHORT, _ONE, _DENSE, _DVEC = range(9)
 _F8, _I4, _STATE, _SEARCH = range(4)
 _FIELD_SHAPE = np.array(
-    [_VEC] * 4 + [_VEC] + [_PAIRS] * 2 + [_SMALL] * 4 + [_MVEC] +
-    [_BIG] * 2 + [_VEC] * 6 + [_VEC] * 4 + [_SHORT] * 5 + [_ONE] * 2,
-    dtype=np.int64)
+    [_VEC] * 4 + [_VEC] + [_PAIRS] * 2 + [_SMALL] * 4 + [_SHORT] +
+    [_BIG] * 2 + [_VEC] * 6 + [_VEC] * 4 + [_SHORT] * 5 + [_ONE] * 2 +
+    [_DENSE] + [_DVEC] * 2 + [_DENSE], dtype=np.int64)
 _FIELD_KIND = np.array(
     [_F8] * 4 + [_I4] + [_F8] * 2 + [_F8] * 4 + [_F8] + [_F8] * 2 +
-    [_F8] * 6 + [_I4] * 4 + [_F8] * 5 + [_STATE, _SEARCH], dtype=np.int64)
+    [_F8] * 6 + [_I4] * 4 + [_F8] * 5 + [_STATE, _SEARCH] + [_F8] * 4,
+    dtype=np.int64)
 _KIND_BYTES = np.array([8, 4, STATE_DTYPE.itemsize, SEARCH_DTYPE.itemsize],
                        dtype=np.int64)
 _KIND_DTYPES = (np.dtype(np.float64), np.dtype(np.int32), STATE_DTYPE,
                 SEARCH_DTYPE)
 # the problem's own arrays, which may live outside the buffer
-INPUT_FIELDS = (0, 2, 3, 4)  # x, lower, upper, bound_type
+INPUT_FIELDS = (X, LOWER, UPPER, BOUND_TYPE)
 _IS_INPUT = np.zeros(N_FIELDS, dtype=np.bool_)
 _IS_INPUT[list(INPUT_FIELDS)] = True
 _ALIGN = 64
@@ -147,6 +166,10 @@ def _field_count(shape_code, n, m):
         return 4 * m * m
     if shape_code == _SHORT:
         return 2 * m
+    if shape_code == _DENSE:
+        return n * n if n <= DENSE_MAX_N else 0
+    if shape_code == _DVEC:
+        return n if n <= DENSE_MAX_N else 0
     return 1
 
 
@@ -218,7 +241,7 @@ def float_field(buf, lay, k, count):
 
 def state_of(buf, lay):
     """The state record of a buffer laid out by ``lay``, as a (1,) view."""
-    i = lay.index[29]
+    i = lay.index[STATE]
     return buf[i:i + STATE_WORDS].view(STATE_DTYPE)
 
 
@@ -245,8 +268,10 @@ def new_buffer(n, m, x=None, lower=None, upper=None, bound_type=None):
 
 def field_shape(k, n, m):
     code = int(_FIELD_SHAPE[k])
+    nd = n if n <= DENSE_MAX_N else 0
     return {_VEC: (n,), _PAIRS: (m, n), _SMALL: (m, m), _MVEC: (m,),
-            _BIG: (2 * m, 2 * m), _SHORT: (2 * m,), _ONE: (1,)}[code]
+            _BIG: (2 * m, 2 * m), _SHORT: (2 * m,), _ONE: (1,),
+            _DENSE: (nd, nd), _DVEC: (nd,)}[code]
 
 
 def field_view(buf, addresses, k, n, m):
@@ -305,38 +330,49 @@ def workspace_views(a, n, m):
     """The workspace fields as arrays on the addresses in ``a`` (in
     Workspace order)."""
     m2 = 2 * m
-    return (carray(_as_f64(a[0]), (n,)), carray(_as_f64(a[1]), (n,)),
-            carray(_as_f64(a[2]), (n,)), carray(_as_f64(a[3]), (n,)),
-            carray(_as_i32(a[4]), (n,)),
-            carray(_as_f64(a[5]), (m, n)), carray(_as_f64(a[6]), (m, n)),
-            carray(_as_f64(a[7]), (m, m)), carray(_as_f64(a[8]), (m, m)),
-            carray(_as_f64(a[9]), (m, m)), carray(_as_f64(a[10]), (m, m)),
-            carray(_as_f64(a[11]), (m,)),
-            carray(_as_f64(a[12]), (m2, m2)),
-            carray(_as_f64(a[13]), (m2, m2)),
-            carray(_as_f64(a[14]), (n,)), carray(_as_f64(a[15]), (n,)),
-            carray(_as_f64(a[16]), (n,)), carray(_as_f64(a[17]), (n,)),
-            carray(_as_f64(a[18]), (n,)), carray(_as_f64(a[19]), (n,)),
-            carray(_as_i32(a[20]), (n,)), carray(_as_i32(a[21]), (n,)),
-            carray(_as_i32(a[22]), (n,)), carray(_as_i32(a[23]), (n,)),
-            carray(_as_f64(a[24]), (m2,)), carray(_as_f64(a[25]), (m2,)),
-            carray(_as_f64(a[26]), (m2,)), carray(_as_f64(a[27]), (m2,)),
-            carray(_as_f64(a[28]), (m2,)),
-            carray(_as_state(a[29]), (1,)), carray(_as_search(a[30]), (1,)))
+    nd = n if n <= DENSE_MAX_N else 0
+    return (carray(_as_f64(a[X]), (n,)), carray(_as_f64(a[G]), (n,)),
+            carray(_as_f64(a[LOWER]), (n,)), carray(_as_f64(a[UPPER]), (n,)),
+            carray(_as_i32(a[BOUND_TYPE]), (n,)),
+            carray(_as_f64(a[S_PAIRS]), (m, n)),
+            carray(_as_f64(a[Y_PAIRS]), (m, n)),
+            carray(_as_f64(a[SY]), (m, m)), carray(_as_f64(a[SS]), (m, m)),
+            carray(_as_f64(a[YY]), (m, m)), carray(_as_f64(a[T_CHOL]), (m, m)),
+            carray(_as_f64(a[D_SCALING]), (m2,)),
+            carray(_as_f64(a[K_FACTOR]), (m2, m2)),
+            carray(_as_f64(a[K_PRODUCTS]), (m2, m2)),
+            carray(_as_f64(a[X_CAUCHY]), (n,)),
+            carray(_as_f64(a[REDUCED_GRAD]), (n,)),
+            carray(_as_f64(a[DIRECTION]), (n,)),
+            carray(_as_f64(a[X_PREV]), (n,)), carray(_as_f64(a[G_PREV]), (n,)),
+            carray(_as_f64(a[BREAKPOINTS]), (n,)),
+            carray(_as_i32(a[BREAK_INDEX]), (n,)),
+            carray(_as_i32(a[FREE_ACTIVE]), (n,)),
+            carray(_as_i32(a[WHERE]), (n,)), carray(_as_i32(a[CHANGED]), (n,)),
+            carray(_as_f64(a[WP]), (m2,)), carray(_as_f64(a[WC]), (m2,)),
+            carray(_as_f64(a[WBP]), (m2,)), carray(_as_f64(a[WV]), (m2,)),
+            carray(_as_f64(a[WM]), (m2,)),
+            carray(_as_state(a[STATE]), (1,)),
+            carray(_as_search(a[SEARCH]), (1,)),
+            carray(_as_f64(a[B_DENSE]), (nd, nd)),
+            carray(_as_f64(a[B_TIMES_D]), (nd,)),
+            carray(_as_f64(a[B_TIMES_Z]), (nd,)),
+            carray(_as_f64(a[FREE_CHOL]), (nd, nd)))
 
 
 @njit(cache=True, nogil=True, inline='always')
 def evaluation_views(a, n):
     """(x, g, lower, upper, state): the fields a driver loop touches."""
-    return (carray(_as_f64(a[0]), (n,)), carray(_as_f64(a[1]), (n,)),
-            carray(_as_f64(a[2]), (n,)), carray(_as_f64(a[3]), (n,)),
-            carray(_as_state(a[29]), (1,)))
+    return (carray(_as_f64(a[X]), (n,)), carray(_as_f64(a[G]), (n,)),
+            carray(_as_f64(a[LOWER]), (n,)), carray(_as_f64(a[UPPER]), (n,)),
+            carray(_as_state(a[STATE]), (1,)))
 
 
 @njit(cache=True, nogil=True, inline='always')
 def result_views(a, n, m):
     """(x, g, s_pairs, y_pairs, state): the fields a result is built
     from."""
-    return (carray(_as_f64(a[0]), (n,)), carray(_as_f64(a[1]), (n,)),
-            carray(_as_f64(a[5]), (m, n)), carray(_as_f64(a[6]), (m, n)),
-            carray(_as_state(a[29]), (1,)))
+    return (carray(_as_f64(a[X]), (n,)), carray(_as_f64(a[G]), (n,)),
+            carray(_as_f64(a[S_PAIRS]), (m, n)),
+            carray(_as_f64(a[Y_PAIRS]), (m, n)),
+            carray(_as_state(a[STATE]), (1,)))

@@ -179,6 +179,6 @@ def test_quasi_newton_point_is_the_compact_newton_step():
     x, g = ws.x.copy(), ws.g.copy()
     expected = x - np.linalg.solve(B, g)
     got = np.empty(n)
-    quasi_newton_point(x, g, ws.s_pairs, ws.y_pairs, ws.sy, ws.yy, theta,
-                       col, head, m, np.empty(2 * m), got)
+    quasi_newton_point(x, g, ws.s_pairs, ws.y_pairs, ws.sy, ws.yy,
+                       ws.d_scaling, theta, col, head, m, np.empty(2 * m), got)
     np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
