@@ -170,21 +170,29 @@ class _Solve:
 
 
 class _Log:
-    """Per-iteration log for ``iprint``/``disp`` (scipy made them no-ops)."""
+    """Per-iteration log for ``iprint``/``disp`` (scipy made them no-ops),
+    with L-BFGS-B's levels: 0 a summary at the end; 1..98 also a line every
+    ``iprint`` iterations (iteration, f, projected-gradient norm, step,
+    evaluations, variables at a bound); 99 and 100 a line every iteration;
+    above 100 also x and g every iteration."""
 
     def __init__(self, iprint: int, n: int, m: int):
-        self.every = iprint
+        self.every = 1 if iprint >= 99 else iprint
+        self.vectors = iprint > 100
         print(f"L-BFGS-B (lbfgsb_numba): n = {n}, m = {m}")
         if iprint > 0:
             print(f"{'it':>6} {'f':>23} {'|proj g|':>12} {'step':>10} "
                   f"{'nfev':>7} {'at bound':>9}")
 
-    def iteration(self, x, lower, upper, st):
+    def iteration(self, x, lower, upper, st, g):
         if self.every > 0 and int(st["nit"][0]) % self.every == 0:
             at_bound = int(np.count_nonzero((x == lower) | (x == upper)))
             print(f"{int(st['nit'][0]):6d} {float(st['f'][0]):23.15e} "
                   f"{float(st['sbgnrm'][0]):12.5e} {float(st['stp'][0]):10.3e} "
                   f"{int(st['nfev'][0]):7d} {at_bound:9d}")
+            if self.vectors:
+                print(f"       x = {np.array2string(x, precision=8)}\n"
+                      f"       g = {np.array2string(g, precision=8)}")
 
     def final(self, message, nit, nfev, f, pgnorm):
         print(f"{message}\n  iterations {nit}, evaluations {nfev}, "
@@ -226,7 +234,7 @@ def _run_python(solve, lower, upper, evaluate, callback, log):
                 if callback is not None and callback(x, float(f_slot[0])):
                     stop_slot[0] = 1
                 if log is not None:
-                    log.iteration(x, lower, upper, st)
+                    log.iteration(x, lower, upper, st, g_slot)
             else:
                 return task, njev
             task = advance(addresses, n, m)
@@ -252,9 +260,11 @@ def _solve(fun, x0, args, jac, bounds, m, ftol, gtol, abs_step, rel_step,
             and (jac is True or jac is None or
                  isinstance(jac, CPUDispatcher))):
         from .compiled import solve_compiled
-        return solve_compiled(fun, jac, x0, args, lower, upper, nbd, m,
-                              factr, gtol, maxfun, maxiter, maxls,
-                              abs_step, rel_step)
+        res = solve_compiled(fun, jac, x0, args, lower, upper, nbd, m, factr,
+                             gtol, maxfun, maxiter, maxls, abs_step, rel_step)
+        if jac is None:
+            _unknown_fixed_gradient(res, lower, upper)
+        return res
 
     evaluate = _make_objective(fun, jac, args, n, lower, upper, abs_step,
                                rel_step)
@@ -270,10 +280,21 @@ def _solve(fun, x0, args, jac, bounds, m, ftol, gtol, abs_step, rel_step,
     st = solve.state()[0]
     res = _result(solve, task, st["f"], st["nit"], st["nfev"], njev,
                   st["head"], st["col"], maxiter, maxfun, log, st["sbgnrm"])
+    if jac is None:
+        _unknown_fixed_gradient(res, lower, upper)
     if halt_status_99 and int(st["stop_request"]):
         res.update(success=False, status=99,
                    message="`callback` raised `StopIteration`.")
     return res
+
+
+def _unknown_fixed_gradient(res, lower, upper):
+    """With finite differences the gradient of a fixed variable (l == u) is
+    never evaluated: report it as NaN, like scipy (whose differences divide
+    0 by 0 there), while the solver itself used 0."""
+    fixed = lower == upper
+    if fixed.any():
+        res["jac"][fixed] = np.nan
 
 
 def _attach_last_accepted(exc, solve):
@@ -379,6 +400,8 @@ def minimize(fun: Callable[..., Any], x0: Any, args: tuple = (),
     """
     if not isinstance(args, tuple):
         args = (args,)  # as scipy.optimize.minimize does
+    if np.ndim(x0) > 1:
+        raise ValueError("'x0' must only have one dimension.")
     opts = dict(options or {})
     for key in ("hess", "hessp"):
         if kwargs.pop(key, None) is not None:
@@ -428,6 +451,33 @@ def minimize(fun: Callable[..., Any], x0: Any, args: tuple = (),
     else:
         raise TypeError(f"jac must be True, a callable, None or '2-point', "
                         f"got {type(jac).__name__}")
+    if bounds is not None:
+        fixed = _all_fixed(fun, x0, args, grad, bounds)
+        if fixed is not None:
+            return fixed
     return _solve(fun, x0, args, grad, bounds, maxcor, ftol, gtol, abs_step,
                   rel_step, maxfun, maxiter, maxls, callback, iprint,
                   halt_status_99=True)
+
+
+def _all_fixed(fun, x0, args, jac, bounds):
+    """scipy.optimize.minimize's answer when every variable is fixed by its
+    bounds (l == u): no solve, one evaluation.  None otherwise."""
+    x = as_x0(x0)
+    lower, upper, _ = normalize_bounds(bounds, x.shape[0])
+    if not (lower == upper).all():
+        return None
+    x = lower.copy()
+    if jac is True:
+        f, g = unpack_fg(fun(x.copy(), *args))
+        g = as_gradient(g, x.shape[0])
+    else:
+        f = fun(x.copy(), *args)
+        g = jac(x.copy(), *args) if callable(jac) else np.full(x.shape, np.nan)
+        g = as_gradient(g, x.shape[0])
+    return OptimizeResult(
+        x=x, fun=as_scalar_f(f), jac=g, nit=0, nfev=1, njev=int(callable(jac)),
+        status=0, success=True,
+        message="All independent variables were fixed by bounds.",
+        hess_inv=LbfgsInvHessProduct(np.empty((0, x.shape[0])),
+                                     np.empty((0, x.shape[0]))))
