@@ -25,7 +25,7 @@ import math
 
 from numba import njit
 
-from .vector_ops import dot_rows2
+from .vector_ops import dot, dot_rows2
 
 
 @njit(cache=True, nogil=True, _nrt=False, inline='always')
@@ -204,7 +204,11 @@ def update_products(s_pairs, y_pairs, sy, ss, yy, step_dir, grad_diff, state,
     last = col - 1
     p = state.head
     for j in range(last):
-        sy[last, j], ss[j, last] = dot_rows2(y_pairs, s_pairs, p, step_dir, n)
+        if state.constrained:
+            sy[last, j], ss[j, last] = dot_rows2(y_pairs, s_pairs, p,
+                                                 step_dir, n)
+        else:  # S'S serves only T, which bounds need
+            sy[last, j] = dot(y_pairs[p], step_dir, n)
         sy[j, last], yy[last, j] = dot_rows2(s_pairs, y_pairs, p, grad_diff,
                                              n)
         p = next_slot(p, m)
@@ -214,6 +218,44 @@ def update_products(s_pairs, y_pairs, sy, ss, yy, step_dir, grad_diff, state,
         ss[last, last] = state.stp * state.stp * state.dtd
     sy[last, last] = dr
     yy[last, last] = rr
+
+
+@njit(cache=True, nogil=True, _nrt=False, inline='always')
+def _k_products_row(wn1, iy, ip, n, nfree, free_active, m, s_pairs, y_pairs,
+                    head):
+    """Row iy (the pair in slot ip) of Y'ZZ'Y and S'AA'S (jy <= iy) and of
+    L_a (jy < iy) in ``k_products`` (see ``update_k_products``)."""
+    jp = head
+    for jy in range(iy + 1):
+        t1 = 0.0
+        t2 = 0.0
+        t3 = 0.0
+        for k in range(nfree):
+            k1 = free_active[k]
+            t1 += y_pairs[ip, k1] * y_pairs[jp, k1]
+        for k in range(nfree, n):
+            k1 = free_active[k]
+            t2 += s_pairs[ip, k1] * s_pairs[jp, k1]
+            t3 += s_pairs[ip, k1] * y_pairs[jp, k1]
+        wn1[iy, jy] = t1
+        wn1[m + iy, m + jy] = t2
+        if jy < iy:
+            wn1[m + iy, jy] = t3
+        jp = next_slot(jp, m)
+
+
+@njit(cache=True, nogil=True, _nrt=False, inline='always')
+def _k_products_column(wn1, jy, jp, nfree, free_active, m, s_pairs, y_pairs,
+                       head):
+    """Column jy (the pair in slot jp) of R_z (i <= jy) in ``k_products``."""
+    ip = head
+    for i in range(jy + 1):
+        t = 0.0
+        for k in range(nfree):
+            k1 = free_active[k]
+            t += s_pairs[ip, k1] * y_pairs[jp, k1]
+        wn1[m + i, jy] = t
+        ip = next_slot(ip, m)
 
 
 @njit(cache=True, nogil=True, _nrt=False)
@@ -240,39 +282,13 @@ def update_k_products(n, nfree, free_active, nenter, ileave, changed, iupdat,
                     wn1[js + t, js] = wn1[js + 1 + t, js + 1]
                 for t in range(m - 1):
                     wn1[m + t, jy] = wn1[m + 1 + t, jy + 1]
-        # new row of Y'ZZ'Y, of L_a and of S'AA'S
-        iy = col - 1
-        is_ = m + col - 1
-        ip = (head + col - 1) % m
-        jp = head
-        for jy in range(col):
-            js = m + jy
-            t1 = 0.0
-            t2 = 0.0
-            t3 = 0.0
-            for k in range(nfree):
-                k1 = free_active[k]
-                t1 += y_pairs[ip, k1] * y_pairs[jp, k1]
-            for k in range(nfree, n):
-                k1 = free_active[k]
-                t2 += s_pairs[ip, k1] * s_pairs[jp, k1]
-                t3 += s_pairs[ip, k1] * y_pairs[jp, k1]
-            wn1[iy, jy] = t1
-            wn1[is_, js] = t2
-            wn1[is_, jy] = t3
-            jp = next_slot(jp, m)
-        # new column of R_z
-        jy = col - 1
-        jp = (head + col - 1) % m
-        ip = head
-        for i in range(col):
-            is_ = m + i
-            t3 = 0.0
-            for k in range(nfree):
-                k1 = free_active[k]
-                t3 += s_pairs[ip, k1] * y_pairs[jp, k1]
-            ip = next_slot(ip, m)
-            wn1[is_, jy] = t3
+        # new row of Y'ZZ'Y, S'AA'S and L_a, new column of R_z
+        last = col - 1
+        slot = (head + last) % m
+        _k_products_row(k_products, last, slot, n, nfree, free_active, m,
+                        s_pairs, y_pairs, head)
+        _k_products_column(k_products, last, slot, nfree, free_active, m,
+                           s_pairs, y_pairs, head)
         upcl = col - 1
     else:
         upcl = col
@@ -326,40 +342,13 @@ def rebuild_k_products(n, nfree, free_active, k_products, m, s_pairs,
     scratch for the current free set ``free_active[:nfree]`` (active
     variables after it): O(col^2 n).  Used when they were not kept up to
     date because no variable was active."""
-    wn1 = k_products
-    ip = head
-    for iy in range(col):
-        jp = head
-        for jy in range(iy + 1):
-            t1 = 0.0
-            t2 = 0.0
-            for k in range(nfree):
-                k1 = free_active[k]
-                t1 += y_pairs[ip, k1] * y_pairs[jp, k1]
-            for k in range(nfree, n):
-                k1 = free_active[k]
-                t2 += s_pairs[ip, k1] * s_pairs[jp, k1]
-            wn1[iy, jy] = t1
-            wn1[m + iy, m + jy] = t2
-            jp = next_slot(jp, m)
-        ip = next_slot(ip, m)
-    # L_a (strictly lower, active variables) + R_z (upper, free variables)
-    ip = head
+    slot = head
     for i in range(col):
-        jp = head
-        for j in range(col):
-            t = 0.0
-            if i > j:
-                for k in range(nfree, n):
-                    k1 = free_active[k]
-                    t += s_pairs[ip, k1] * y_pairs[jp, k1]
-            else:
-                for k in range(nfree):
-                    k1 = free_active[k]
-                    t += s_pairs[ip, k1] * y_pairs[jp, k1]
-            wn1[m + i, j] = t
-            jp = next_slot(jp, m)
-        ip = next_slot(ip, m)
+        _k_products_row(k_products, i, slot, n, nfree, free_active, m,
+                        s_pairs, y_pairs, head)
+        _k_products_column(k_products, i, slot, nfree, free_active, m,
+                           s_pairs, y_pairs, head)
+        slot = next_slot(slot, m)
 
 
 @njit(cache=True, nogil=True, _nrt=False)

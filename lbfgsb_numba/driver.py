@@ -51,7 +51,7 @@ from .status import (ABNORMAL_LINE_SEARCH, ABNORMAL_NONFINITE_SEARCH,
 from .subspace import (free_set, inverse_product, newton_step,
                        project_newton_point, quasi_newton_point,
                        reduced_gradient)
-from .vector_ops import dot
+from .vector_ops import all_finite, dot, max_abs
 from .workspace import (B_DENSE, B_TIMES_D, B_TIMES_Z, BOUND_TYPE, BREAK_INDEX,
                         BREAKPOINTS, CHANGED, D_SCALING,
                         DIRECTION, FREE_ACTIVE, FREE_CHOL, G, G_PREV, K_FACTOR,
@@ -177,12 +177,7 @@ def initialize(ws, x0, lower, upper, bound_type, m, factr, pgtol, maxls,
 
 @njit(cache=True, nogil=True, _nrt=False, inline='always')
 def _all_finite(f, g):
-    if not math.isfinite(f):
-        return False
-    for i in range(g.shape[0]):
-        if not math.isfinite(g[i]):
-            return False
-    return True
+    return math.isfinite(f) and all_finite(g, g.shape[0])
 
 
 @njit(cache=True, nogil=True, _nrt=False, inline='always')
@@ -192,6 +187,16 @@ def _reset_memory(st):
     st.theta = 1.0
     st.iupdat = 0
     st.updated = 0
+
+
+@njit(cache=True, nogil=True, _nrt=False, inline='always')
+def _pg_norm(ws, st):
+    """||P(x - g) - x||_inf at x with its (finite) gradient g."""
+    g = ws[G]
+    if not st.constrained:
+        return max_abs(g, g.shape[0])
+    return projected_gradient_norm(ws[X], g, ws[LOWER], ws[UPPER],
+                                   ws[BOUND_TYPE])
 
 
 @njit(cache=True, nogil=True, _nrt=False, inline='always')
@@ -261,8 +266,7 @@ def _search(ws, st, ls):
                 st.stp = stp
                 st.iter += 1
                 st.nit += 1
-                st.sbgnrm = projected_gradient_norm(x, g, ws[LOWER], ws[UPPER],
-                                                    ws[BOUND_TYPE])
+                st.sbgnrm = _pg_norm(ws, st)
                 st.phase = PHASE_NEW_X
                 return NEW_X
         else:
@@ -277,7 +281,7 @@ def _search(ws, st, ls):
         st.nfgv += 1
         st.iback = st.ifun - 1
         set_trial_point(x, ws[X_PREV], direction, ws[X_CAUCHY], ws[LOWER],
-                        ws[UPPER], ws[BOUND_TYPE], stp)
+                        ws[UPPER], ws[BOUND_TYPE], stp, st.constrained)
         if st.iback >= st.maxls:
             return _search_failed(ws, st, 0)
         if stp == st.last_trial_stp and trial_ok:
@@ -446,8 +450,7 @@ def step_views(ws):
         if not _all_finite(st.f, g):
             return _finish(st, ABNORMAL_NONFINITE_START)
         st.nfgv = 1
-        st.sbgnrm = projected_gradient_norm(ws[X], g, ws[LOWER], ws[UPPER],
-                                            ws[BOUND_TYPE])
+        st.sbgnrm = _pg_norm(ws, st)
         if st.sbgnrm <= st.pgtol:
             return _finish(st, CONV_GRAD)
     elif phase == PHASE_NEW_X:

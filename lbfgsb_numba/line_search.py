@@ -284,12 +284,16 @@ def start_search(x, lower, upper, bound_type, d, x_prev, g, g_prev, state,
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def set_trial_point(x, x_prev, d, x_target, lower, upper, bound_type, stp):
+def set_trial_point(x, x_prev, d, x_target, lower, upper, bound_type, stp,
+                    constrained):
     """x = x_prev + stp d, kept inside the box (x = x_target when stp == 1)."""
     n = x.shape[0]
     if stp == 1.0:
         for i in range(n):
             x[i] = x_target[i]
+    elif not constrained:
+        for i in range(n):
+            x[i] = stp * d[i] + x_prev[i]
     else:
         for i in range(n):
             xi = stp * d[i] + x_prev[i]

@@ -9,10 +9,14 @@ NaN and inf propagate as usual (no 'nnan'/'ninf' flags).  The order then
 depends on the processor's vector width, so results are bit-identical run
 after run on one machine, not across machines, as with BLAS.
 """
+import math
+
 from numba import njit
 
 VECTORISE_FROM = 32
 _REASSOCIATE = {"reassoc", "contract"}
+# for maxima of finite values only
+_FINITE_MAX = {"reassoc", "nnan", "ninf", "nsz"}
 
 
 @njit(cache=True, nogil=True, _nrt=False, fastmath=_REASSOCIATE)
@@ -56,3 +60,32 @@ def dot_rows2(a, b, p, v, n):
         sa += a[p, i] * v[i]
         sb += b[p, i] * v[i]
     return sa, sb
+
+
+@njit(cache=True, nogil=True, _nrt=False, fastmath=_REASSOCIATE)
+def _zero_sum_long(v, n):
+    acc = 0.0
+    for i in range(n):
+        acc += v[i] * 0.0  # NaN when some v[i] is NaN or inf
+    return acc
+
+
+@njit(cache=True, nogil=True, _nrt=False, inline='always')
+def all_finite(v, n):
+    """Whether v[:n] holds no NaN or inf."""
+    if n >= VECTORISE_FROM:
+        return math.isfinite(_zero_sum_long(v, n))
+    for i in range(n):
+        if not math.isfinite(v[i]):
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True, _nrt=False, fastmath=_FINITE_MAX)
+def max_abs(v, n):
+    """max_i |v[i]| of a finite v[:n] (vectorised; NaN/inf not allowed)."""
+    acc = 0.0
+    for i in range(n):
+        a = abs(v[i])
+        acc = a if a > acc else acc
+    return acc
