@@ -28,7 +28,7 @@ from .validation import (as_gradient, as_scalar_f, as_x0,
 from .workspace import (G, G_PREV, N_FIELDS, S_PAIRS, X_PREV, Y_PAIRS,
                         float_field, layout, state_of)
 
-EPS = np.finfo(float).eps
+EPS = float(np.finfo(float).eps)
 
 __all__ = ["fmin_l_bfgs_b", "minimize"]
 

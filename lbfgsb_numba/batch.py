@@ -27,7 +27,7 @@ from .validation import check_solver_options
 from .workspace import (BOUND_TYPE, G, LOWER, STATE, UPPER, X, allocate,
                         workspace_views)
 
-EPS = np.finfo(float).eps
+EPS = float(np.finfo(float).eps)
 _MAX_ARGS = 10
 
 

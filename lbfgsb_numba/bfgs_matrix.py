@@ -11,7 +11,9 @@ logical pair j (0 = oldest) is row ``(head + j) % m``.  The inverse of M is
 applied through the factorisation
 
     M^-1 = [ D^1/2       0 ] [ -D^1/2   D^-1/2 L' ]
-           [ -L D^-1/2   J ] [  0       J'        ],   J J' = T = theta S'S + L D^-1 L'
+           [ -L D^-1/2   J ] [  0       J'        ],
+
+    J J' = T = theta S'S + L D^-1 L'
 
 (D^-1/2 and D^-1 are kept, so that applying M takes no division).
 
@@ -139,8 +141,8 @@ def middle_product(sy, t_chol, d_scaling, col, v, out):
 @njit(cache=True, nogil=True, _nrt=False)
 def form_t(t_chol, d_scaling, sy, ss, col, theta):
     """Form T = theta S'S + L D^-1 L' (upper triangle) and factor T = J J'
-    with J' in the upper triangle of ``t_chol``; d_scaling[m:] = D^-1.  Returns 0
-    or nonzero."""
+    with J' in the upper triangle of ``t_chol``; d_scaling[m:] = D^-1.
+    Returns 0 or nonzero."""
     m = d_scaling.shape[0] // 2
     for j in range(col):
         t_chol[0, j] = theta * ss[0, j]

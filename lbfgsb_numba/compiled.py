@@ -31,6 +31,7 @@ from numba import carray, cfunc, njit, types
 from numba.extending import intrinsic
 from numba.core.registry import CPUDispatcher
 
+from .api import _attach_last_accepted, _result, _Solve
 from .driver import initialize_at, step_at
 from .finite_diff import fd_gradient_njit, normalize_steps
 from .status import FG, NEW_X
@@ -307,7 +308,6 @@ def solve_compiled(fun, jac, x0, args, lower, upper, nbd, m, factr, pgtol,
                    maxfun, maxiter, maxls, abs_step=None, rel_step=None):
     """Run a solve whose objective is compiled; returns an OptimizeResult
     identical to the Python path's.  x0 (a private copy) becomes x."""
-    from .api import _attach_last_accepted, _result, _Solve
     if jac is True:
         drive, jac_fn = drive_combined, fun
     elif jac is None:

@@ -133,7 +133,6 @@ def initialize_arrays(x, g, lower, upper, bound_type, where, state, search,
     st.dense = 1 if constrained and use_dense(n, m) else 0
 
 
-
 @njit(cache=True, nogil=True)
 def initialize_at(addresses, n, m, factr, pgtol, maxls, maxiter, maxfun):
     """``initialize_arrays`` on the workspace at ``addresses``."""

@@ -114,7 +114,8 @@ def newton_step(d, s_pairs, y_pairs, k_factor, wv, theta, col, head, m, nsub,
         js = col + jy
         for i in range(nsub):
             k = free_active[i]
-            d[i] = d[i] + (y_pairs[p, k] * wv[jy] / theta) + (s_pairs[p, k] * wv[js])
+            d[i] = (d[i] + (y_pairs[p, k] * wv[jy] / theta)
+                    + (s_pairs[p, k] * wv[js]))
         p = next_slot(p, m)
     inv_theta = 1.0 / theta
     for i in range(nsub):
