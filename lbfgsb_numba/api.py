@@ -462,7 +462,9 @@ def minimize(fun: Callable[..., Any], x0: Any, args: tuple = (),
 
 def _all_fixed(fun, x0, args, jac, bounds):
     """scipy.optimize.minimize's answer when every variable is fixed by its
-    bounds (l == u): no solve, one evaluation.  None otherwise."""
+    bounds (l == u): no solve, one evaluation of f (the gradient is known
+    only when ``fun`` returns it: jac=True; NaN otherwise).  None when some
+    variable is free."""
     x = as_x0(x0)
     lower, upper, _ = normalize_bounds(bounds, x.shape[0])
     if not (lower == upper).all():
@@ -473,11 +475,9 @@ def _all_fixed(fun, x0, args, jac, bounds):
         g = as_gradient(g, x.shape[0])
     else:
         f = fun(x.copy(), *args)
-        g = jac(x.copy(), *args) if callable(jac) else np.full(x.shape, np.nan)
-        g = as_gradient(g, x.shape[0])
+        g = np.full(x.shape, np.nan)
     return OptimizeResult(
-        x=x, fun=as_scalar_f(f), jac=g, nit=0, nfev=1, njev=int(callable(jac)),
-        status=0, success=True,
-        message="All independent variables were fixed by bounds.",
+        x=x, fun=as_scalar_f(f), jac=g, nit=0, nfev=1, njev=0, status=0,
+        success=True, message="All independent variables were fixed by bounds.",
         hess_inv=LbfgsInvHessProduct(np.empty((0, x.shape[0])),
                                      np.empty((0, x.shape[0]))))

@@ -28,6 +28,7 @@ from .workspace import (BOUND_TYPE, G, LOWER, STATE, UPPER, X, allocate,
                         workspace_views)
 
 EPS = float(np.finfo(float).eps)
+RAISED = -2  # task code of a problem whose objective raised
 _MAX_ARGS = 10
 
 
@@ -57,9 +58,12 @@ def _rows_at_overload(args, i):
 @njit(nogil=True)
 def _solve_rows(fun, x0, lower, upper, args, start, stop, m, factr, pgtol,
                 maxiter, maxfun, maxls, x_out, f_out, g_out, nit_out, nfev_out,
-                task_out, step):
+                task_out, step, catch):
     """Solve problems start..stop-1 one after the other in one work buffer
-    (zeroed between problems, so each result is that of a solve alone)."""
+    (zeroed between problems, so each result is that of a solve alone).
+    With ``catch``, a problem whose objective raises gets the task code
+    RAISED and the others go on (an exception must not leave a parallel
+    region: Numba would lose it)."""
     n = x0.shape[1]
     buf, addresses = allocate(n, m)
     ws = workspace_views(addresses, n, m)
@@ -76,8 +80,16 @@ def _solve_rows(fun, x0, lower, upper, args, start, stop, m, factr, pgtol,
             has_up = up[j] < np.inf
             nbd[j] = (2 if has_up else 1) if has_lo else (3 if has_up else 0)
         initialize_at(addresses, n, m, factr, pgtol, maxls, maxiter, maxfun)
-        task = drive_combined(fun, fun, step, addresses, n, m,
-                              rows_at(args, i), no_steps, -1.0)[0]
+        row_args = rows_at(args, i)
+        if catch:
+            try:
+                task = drive_combined(fun, fun, step, addresses, n, m,
+                                      row_args, no_steps, -1.0)[0]
+            except Exception:  # noqa: BLE001 (re-raised from Python)
+                task = RAISED
+        else:
+            task = drive_combined(fun, fun, step, addresses, n, m, row_args,
+                                  no_steps, -1.0)[0]
         st = state[0]
         for j in range(n):
             x_out[i, j] = x[j]
@@ -98,7 +110,7 @@ def _batch_parallel(fun, x0, lower, upper, args, m, factr, pgtol, maxiter,
         _solve_rows(fun, x0, lower, upper, args, c * k // n_chunks,
                     (c + 1) * k // n_chunks, m, factr, pgtol, maxiter, maxfun,
                     maxls, x_out, f_out, g_out, nit_out, nfev_out, task_out,
-                    step)
+                    step, True)
 
 
 @njit(nogil=True)
@@ -107,7 +119,17 @@ def _batch_serial(fun, x0, lower, upper, args, m, factr, pgtol, maxiter,
                   task_out, n_chunks, step):
     _solve_rows(fun, x0, lower, upper, args, 0, x0.shape[0], m, factr, pgtol,
                 maxiter, maxfun, maxls, x_out, f_out, g_out, nit_out,
-                nfev_out, task_out, step)
+                nfev_out, task_out, step, False)
+
+
+@njit(nogil=True)
+def _solve_row_raising(fun, x0, lower, upper, args, i, m, factr, pgtol,
+                       maxiter, maxfun, maxls, x_out, f_out, g_out, nit_out,
+                       nfev_out, task_out, step):
+    """Solve problem i again, letting its objective's exception out."""
+    _solve_rows(fun, x0, lower, upper, args, i, i + 1, m, factr, pgtol,
+                maxiter, maxfun, maxls, x_out, f_out, g_out, nit_out,
+                nfev_out, task_out, step, False)
 
 
 def _batch_bounds(bounds, k, n):
@@ -189,17 +211,20 @@ def minimize_batch(fun: Callable[..., Any], x0: Any, args: tuple = (),
     kernel = _batch_parallel if parallel else _batch_serial
     # a few chunks per thread: each chunk reuses one work buffer
     n_chunks = max(1, min(k, 4 * numba.get_num_threads()))
-    try:
-        kernel(fun, x0, lower, upper, args, maxcor, factr, gtol, maxiter,
-               maxfun, maxls, x_out, f_out, g_out, nit, nfev, task, n_chunks,
-               step_address())
-    except SystemError as exc:
-        # an exception raised by fun inside a parallel region arrives
-        # wrapped: hand the user's own exception on, unchanged
-        cause = exc.__cause__ or exc.__context__
-        if cause is None:
-            raise
-        raise cause from None
+    solve_args = (fun, x0, lower, upper, args, maxcor, factr, gtol, maxiter,
+                  maxfun, maxls, x_out, f_out, g_out, nit, nfev, task)
+    kernel(*solve_args, n_chunks, step_address())
+    raised = np.flatnonzero(task == RAISED)
+    if raised.size:
+        # the objective raised for these problems inside the parallel
+        # region, which cannot pass exceptions on: solve the first again,
+        # alone, so that its exception reaches the caller as raised
+        fun_, x0_, lo_, up_, args_ = solve_args[:5]
+        _solve_row_raising(fun_, x0_, lo_, up_, args_, int(raised[0]),
+                           *solve_args[5:], step_address())
+        raise RuntimeError(f"the objective raised an exception for problem "
+                           f"{int(raised[0])} of the batch, but not when "
+                           f"solved again alone")
     converged = (task >= 400) & (task < 500)
     limit = (nfev > maxfun) | (nit >= maxiter)
     status = np.where(converged, 0, np.where(limit, 1, 2)).astype(np.int64)

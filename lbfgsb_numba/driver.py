@@ -121,7 +121,7 @@ def initialize_arrays(x, g, lower, upper, bound_type, where, state, search,
     st.ifun = 0
     st.iback = 0
     st.nfgv = 0
-    st.last_trial_stp = np.nan
+    st.x_is_last_eval = 0
     st.nonfinite_trial = 0
     search[0].task = SEARCH_START
     projected, constrained, boxed = project_start(x, lower, upper, bound_type,
@@ -219,6 +219,7 @@ def _search_failed(ws, st, info):
         x[i] = x_prev[i]
         g[i] = g_prev[i]
     st.f = st.f_old
+    st.x_is_last_eval = 0  # x, f, g are no longer the last evaluation's
     if st.col == 0:
         if info == 0:
             st.nfgv -= 1
@@ -279,14 +280,16 @@ def _search(ws, st, ls):
         st.ifun += 1
         st.nfgv += 1
         st.iback = st.ifun - 1
-        set_trial_point(x, ws[X_PREV], direction, ws[X_CAUCHY], ws[LOWER],
-                        ws[UPPER], ws[BOUND_TYPE], stp, st.constrained)
+        moved = set_trial_point(x, ws[X_PREV], direction, ws[X_CAUCHY],
+                                ws[LOWER], ws[UPPER], ws[BOUND_TYPE], stp,
+                                st.constrained)
         if st.iback >= st.maxls:
             return _search_failed(ws, st, 0)
-        if stp == st.last_trial_stp and trial_ok:
-            # same point as the last evaluation: reuse f and g (not counted)
+        if not moved and st.x_is_last_eval:
+            # the trial point rounds to the point evaluated last: reuse its
+            # f and g, not counted as an evaluation (scipy's objective
+            # wrapper caches the last x the same way)
             continue
-        st.last_trial_stp = stp
         st.phase = PHASE_SEARCH
         return FG
 
@@ -380,7 +383,6 @@ def _iterate(ws, st, ls):
         start_search(x, lower, upper, bound_type, direction, ws[X_PREV], g,
                      ws[G_PREV], st, st.iter)
         ls.task = SEARCH_START
-        st.last_trial_stp = np.nan
         st.nonfinite_trial = 0
         result = _search(ws, st, ls)
         if result == _RESTART:
@@ -440,6 +442,8 @@ def step_views(ws):
     if phase == PHASE_START:
         st.phase = PHASE_FIRST_FG
         return FG
+    if phase == PHASE_SEARCH or phase == PHASE_FIRST_FG:
+        st.x_is_last_eval = 1  # x, f, g: the evaluation just made
     if phase == PHASE_SEARCH:
         result = _search(ws, st, ls)
         if result != _RESTART:

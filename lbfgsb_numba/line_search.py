@@ -286,14 +286,19 @@ def start_search(x, lower, upper, bound_type, d, x_prev, g, g_prev, state,
 @njit(cache=True, nogil=True, _nrt=False)
 def set_trial_point(x, x_prev, d, x_target, lower, upper, bound_type, stp,
                     constrained):
-    """x = x_prev + stp d, kept inside the box (x = x_target when stp == 1)."""
+    """x = x_prev + stp d, kept inside the box (x = x_target when stp == 1).
+    Returns whether x changed (a tiny step can round to the same point)."""
     n = x.shape[0]
+    moved = False
     if stp == 1.0:
         for i in range(n):
+            moved |= x[i] != x_target[i]
             x[i] = x_target[i]
     elif not constrained:
         for i in range(n):
-            x[i] = stp * d[i] + x_prev[i]
+            xi = stp * d[i] + x_prev[i]
+            moved |= x[i] != xi
+            x[i] = xi
     else:
         for i in range(n):
             xi = stp * d[i] + x_prev[i]
@@ -302,4 +307,6 @@ def set_trial_point(x, x_prev, d, x_target, lower, upper, bound_type, stp,
                 xi = max(xi, lower[i])
             if nb == 2 or nb == 3:
                 xi = min(xi, upper[i])
+            moved |= x[i] != xi
             x[i] = xi
+    return moved

@@ -91,7 +91,7 @@ STATE_DTYPE = np.dtype([
     ("gd", np.float64), ("gd_old", np.float64), ("stp", np.float64),
     ("stp_max", np.float64), ("dnorm", np.float64), ("dtd", np.float64),
     ("ifun", np.int64), ("iback", np.int64), ("nfgv", np.int64),
-    ("last_trial_stp", np.float64), ("nonfinite_trial", np.int64),
+    ("x_is_last_eval", np.int64), ("nonfinite_trial", np.int64),
 ])
 
 SEARCH_DTYPE = np.dtype([

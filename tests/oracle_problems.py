@@ -68,6 +68,33 @@ def sine_wells(x, w):
             w * np.cos(w * x) + 0.1 * x)
 
 
+@njit(cache=True)
+def rosenbrock_f(x):
+    """f alone (for jac=None and a separate jac on the compiled path)."""
+    return rosenbrock(x)[0]
+
+
+@njit(cache=True)
+def rosenbrock_g(x):
+    """The gradient alone."""
+    return rosenbrock(x)[1]
+
+
+@njit(cache=True)
+def rosenbrock_faulty(x, count, raise_after, nan_first):
+    """Rosenbrock that counts its calls in count[0], returns NaN for f at
+    the first call when nan_first[0] != 0 and raises ValueError at call
+    number raise_after[0] + 1 (faulty objectives on the compiled path and
+    in batches; the counters are per problem)."""
+    count[0] += 1
+    if count[0] > raise_after[0]:
+        raise ValueError("rosenbrock_faulty: evaluation limit reached")
+    f, g = rosenbrock(x)
+    if nan_first[0] != 0 and count[0] == 1:
+        return np.nan, g
+    return f, g
+
+
 def _exp_data():
     t = np.linspace(0, 3, 30)
     return t, 2.5 * np.exp(-1.3 * t) + 0.4 + 0.01 * np.sin(7 * t)

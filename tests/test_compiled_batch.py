@@ -8,16 +8,8 @@ import lbfgsb_numba as lb
 from lbfgsb_numba import status
 from lbfgsb_numba.bench import rosenbrock_njit as rosen_fg
 from lbfgsb_numba.bench import two_exp_njit as expfit_fg
-
-
-@njit(cache=True)
-def rosen_f(x):
-    return rosen_fg(x)[0]
-
-
-@njit(cache=True)
-def rosen_g(x):
-    return rosen_fg(x)[1]
+from oracle_problems import rosenbrock_f as rosen_f
+from oracle_problems import rosenbrock_g as rosen_g
 
 
 @njit(cache=True)

@@ -2,6 +2,7 @@
 fixed), random starting points (also outside the box), convex and
 non-convex objectives."""
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -67,12 +68,15 @@ def test_result_in_box_and_not_worse_than_start(problem, kind):
     if kind == "convex":
         nbd = lb.bounds.normalize_bounds(bounds, n)[2]
         pg = projected_gradient_norm(x, fg(x)[1], lower, upper, nbd)
-        if "PGTOL" in d["task"]:
+        # a convex quadratic converges (status 0) unless a limit was hit
+        if d["warnflag"] != 0:
+            assert d["warnflag"] == 1 and d["task"].startswith("STOP: TOTAL")
+        elif "PGTOL" in d["task"]:
             assert pg <= 1e-5
         else:
             # the status says why the projected gradient is not small
-            assert d["task"].startswith(("CONVERGENCE: RELATIVE", "STOP",
-                                         "ABNORMAL"))
+            assert d["task"] == ("CONVERGENCE: RELATIVE REDUCTION OF F <= "
+                                 "FACTR*EPSMCH")
 
 
 @SETTINGS
@@ -82,13 +86,24 @@ def test_convex_quadratic_reaches_pgtol_with_tight_factr(problem):
     n = x0.size
     fg = _quadratic(seed, n)
     bounds = list(zip(lower, upper))
-    x, f, d = lb.fmin_l_bfgs_b(fg, x0, bounds=bounds, factr=10.0,
-                               pgtol=1e-6)
     nbd = lb.bounds.normalize_bounds(bounds, n)[2]
+    # pgtol relative to the gradient at the (projected) start, so that the
+    # tight factr cannot stop the solve first on a large-scale problem
+    g0 = fg(np.clip(x0, lower, upper))[1]
+    pgtol = 1e-6 * max(1.0, projected_gradient_norm(
+        np.clip(x0, lower, upper), g0, lower, upper, nbd))
+    x, f, d = lb.fmin_l_bfgs_b(fg, x0, bounds=bounds, factr=10.0,
+                               pgtol=pgtol)
     pg = projected_gradient_norm(x, fg(x)[1], lower, upper, nbd)
-    scale = max(1.0, float(np.abs(fg(x)[1]).max()))
-    if d["warnflag"] == 0:
-        assert pg <= 1e-6 or "FACTR" in d["task"]
-        assert pg <= 1e-4 * scale
-    else:
-        assert d["task"].startswith("ABNORMAL")
+    if d["task"] == "CONVERGENCE: RELATIVE REDUCTION OF F <= FACTR*EPSMCH":
+        # L-BFGS-B itself can stall on a convex quadratic (steps shrinking
+        # by ~50x per iteration with |proj g| ~ 1); accepted only where
+        # scipy's L-BFGS-B stalls identically
+        so = pytest.importorskip("scipy.optimize")
+        xs, fs, ds = so.fmin_l_bfgs_b(fg, x0, bounds=bounds, factr=10.0,
+                                      pgtol=pgtol)
+        assert (ds["task"], ds["nit"]) == (d["task"], d["nit"])
+        return
+    assert d["warnflag"] == 0, d["task"]
+    assert d["task"] == "CONVERGENCE: NORM OF PROJECTED GRADIENT <= PGTOL"
+    assert pg <= pgtol

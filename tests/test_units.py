@@ -182,3 +182,60 @@ def test_quasi_newton_point_is_the_compact_newton_step():
     quasi_newton_point(x, g, ws.s_pairs, ws.y_pairs, ws.sy, ws.yy,
                        ws.d_scaling, theta, col, head, m, np.empty(2 * m), got)
     np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
+
+
+def test_build_dense_is_the_compact_matrix():
+    """The dense B of small bounded problems (``dense_model.build_dense``)
+    equals theta I - W M W' formed from the stored pairs in order, after
+    the ring buffer has wrapped."""
+    from lbfgsb_numba.bench import rosenbrock_njit
+    from lbfgsb_numba.dense_model import build_dense, use_dense
+    from lbfgsb_numba.driver import initialize, step
+    from lbfgsb_numba.status import FG, NEW_X
+
+    n, m = 5, 3
+    x0 = np.array([-1.2, 1.0, -1.2, 1.0, -1.2])
+    lo = np.array([-2.0, -0.5, -np.inf, 0.1, -1.0])
+    up = np.array([2.0, 0.8, 1.5, np.inf, 1.0])
+    nbd = normalize_bounds(list(zip(lo, up)), n)[2]
+    assert use_dense(n, m)
+    ws = new_workspace(n, m)[0]
+    initialize(ws, x0, lo, up, nbd, m, 1e7, 1e-5, 20, 15000, 15000)
+    iterations = 0
+    while iterations < 7:
+        task = step(ws)
+        if task == FG:
+            f, g = rosenbrock_njit(ws.x.copy())
+            ws.state["f"][0] = f
+            ws.g[:] = g
+        elif task == NEW_X:
+            iterations += 1
+        else:
+            raise AssertionError(f"finished early: {task}")
+    # the pairs of the last completed update (the one after iteration 7
+    # is made when the solver is stepped again)
+    task = step(ws)
+    assert task == FG
+    st = ws.state[0]
+    assert st["dense"] == 1
+    col, head, theta = int(st["col"]), int(st["head"]), float(st["theta"])
+    assert col == m and head != 0  # wrapped ring
+    sk, yk = pairs_in_order(ws.s_pairs, ws.y_pairs, head, col)
+    S, Y = sk.T, yk.T
+    SY = S.T @ Y
+    D = np.diag(np.diag(SY))
+    L = np.tril(SY, -1)
+    M = np.linalg.inv(np.block([[-D, L.T], [L, theta * S.T @ S]]))
+    W = np.hstack([Y, theta * S])
+    expected = theta * np.eye(n) - W @ M @ W.T
+    np.testing.assert_allclose(ws.b_dense, expected, rtol=1e-10,
+                               atol=1e-10 * np.abs(expected).max())
+    # a fresh build from the same pairs gives the solver's matrix
+    b = np.full((n, n), np.nan)
+    assert build_dense(b, ws.s_pairs, ws.y_pairs, ws.d_scaling, theta, col,
+                       head, m, np.empty(n)) == 0
+    np.testing.assert_array_equal(b, ws.b_dense)
+    np.testing.assert_allclose(b, b.T, rtol=1e-12, atol=1e-12)
+    # d_scaling[m:] holds 1 / (s'y) in pair order
+    np.testing.assert_allclose(ws.d_scaling[m:m + col], 1.0 / np.diag(SY),
+                               rtol=1e-14)
