@@ -64,18 +64,22 @@ class CompiledObjective:
 
 class BoundedFitsBatch:
     """k bounded 5-parameter exponential fits (40 points each): one
-    minimize_batch call vs a Python loop of scipy fmin_l_bfgs_b."""
-    params = (["lbfgsb_numba", "scipy"], [10, 100, 2000])
-    param_names = ["solver", "k"]
+    minimize_batch call vs a Python loop of scipy fmin_l_bfgs_b; the
+    well-posed fit (t in [0, 10]) and its ill-conditioned variant (t in
+    [0, 4]), see ``lbfgsb_numba.bench``."""
+    params = (["lbfgsb_numba", "scipy"], [10, 100, 2000],
+              ["t_0_10", "t_0_4"])
+    param_names = ["solver", "k", "window"]
     timeout = 300
 
-    def setup(self, solver, k):
+    def setup(self, solver, k, window):
         _require(solver)
         if solver == "scipy" and k > 100:
             raise NotImplementedError("the scipy loop is timed up to k=100")
-        y = problems.two_exp_data(k)
-        t = np.broadcast_to(problems.FIT_T, (k, problems.FIT_T.size))
-        x0 = np.broadcast_to(problems.FIT_X0, (k, 5))
+        problem = problems.FIT if window == "t_0_10" else problems.FIT_SHORT
+        y = problems.two_exp_data(k, problem=problem)
+        t = np.broadcast_to(problem.t, (k, problem.t.size))
+        x0 = np.broadcast_to(problem.x0, (k, 5))
         if solver == "lbfgsb_numba":
             bounds = (problems.FIT_LOWER, problems.FIT_UPPER)
             self.run = lambda: lbfgsb_numba.minimize_batch(
@@ -83,13 +87,19 @@ class BoundedFitsBatch:
         else:
             pairs = list(zip(problems.FIT_LOWER, problems.FIT_UPPER))
             self.run = lambda: [
-                scipy_fmin(problems.two_exp_numpy, problems.FIT_X0,
-                           args=(problems.FIT_T, y[i]), bounds=pairs)
+                scipy_fmin(problems.two_exp_numpy, problem.x0,
+                           args=(problem.t, y[i]), bounds=pairs)
                 for i in range(k)]
         self.run()
 
-    def time_solve(self, solver, k):
+    def time_solve(self, solver, k, window):
         self.run()
+
+    def track_mean_nfev(self, solver, k, window):
+        result = self.run()
+        if solver == "lbfgsb_numba":
+            return float(result.nfev.mean())
+        return float(np.mean([r[2]["funcalls"] for r in result]))
 
 
 class LargeProblem:
