@@ -108,9 +108,22 @@ def test_accepted_like_scipy():
 
 
 def test_large_bounds_arrays_are_vectorised():
+    import sys
     n = 200_000
-    lower, upper, nbd = lb.bounds.normalize_bounds(
-        (np.zeros(n), np.full(n, np.inf)), n)
+    lines = [0]
+
+    def tracer(frame, event, arg):  # counts executed Python lines
+        if event == "line":
+            lines[0] += 1
+        return tracer
+
+    sys.settrace(tracer)
+    try:
+        lower, upper, nbd = lb.bounds.normalize_bounds(
+            (np.zeros(n), np.full(n, np.inf)), n)
+    finally:
+        sys.settrace(None)
+    assert lines[0] < 1000  # no Python loop over the n variables
     assert nbd.dtype == np.int32 and (nbd == 1).all()
     pairs = [(0.0, None)] * 5 + [(None, None)] * 5
     lower, upper, nbd = lb.bounds.normalize_bounds(pairs, 10)
@@ -263,3 +276,19 @@ def test_status_messages_are_documented():
                  status.ABNORMAL_NOT_DESCENT):
         text = status.message(code)
         assert text.split(":")[0] in ("CONVERGENCE", "STOP", "ABNORMAL")
+        if text.startswith("ABNORMAL"):  # with a reason, unlike scipy's
+            assert len(text) > len("ABNORMAL: ") + 10
+    # the texts scipy gives for the same outcomes, word for word
+    assert status.message(status.CONV_GRAD) == \
+        "CONVERGENCE: NORM OF PROJECTED GRADIENT <= PGTOL"
+    assert status.message(status.CONV_F) == \
+        "CONVERGENCE: RELATIVE REDUCTION OF F <= FACTR*EPSMCH"
+    assert status.message(status.STOP_MAXFUN) == \
+        "STOP: TOTAL NO. OF F,G EVALUATIONS EXCEEDS LIMIT"
+    assert status.message(status.STOP_MAXITER) == \
+        "STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT"
+    # scipy's warnflag: 0 converged, 1 limits, 2 anything else
+    assert status.warnflag(status.CONV_F, 3, 4, 10, 10) == 0
+    assert status.warnflag(status.STOP_MAXITER, 10, 4, 10, 100) == 1
+    assert status.warnflag(status.STOP_MAXFUN, 3, 11, 100, 10) == 1
+    assert status.warnflag(status.ABNORMAL_LINE_SEARCH, 3, 4, 10, 10) == 2

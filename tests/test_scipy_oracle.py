@@ -232,12 +232,6 @@ def test_callback_gets_copies_of_iterates_like_scipy():
 
 def test_callback_halting_semantics():
     fun = python_wrapper(rosenbrock)
-
-    def stop_at_3(intermediate_result):
-        if intermediate_result.nit_seen >= 3 if hasattr(
-                intermediate_result, "nit_seen") else False:
-            raise StopIteration
-
     calls = []
 
     def new_style(intermediate_result):
@@ -373,7 +367,6 @@ def test_hess_inv_is_the_two_loop_product_in_order(maxiter):
     x0 = np.tile([-1.2, 1.0], 3)
     res = lb.minimize(fun, x0, jac=True, options={"maxcor": 5,
                                                    "maxiter": maxiter})
-    sk, yk = _pairs_from_callback(fun, x0, 5, maxiter)
     # the step of the last iteration is never stored (the solve stops)
     sk, yk = _pairs_from_callback(fun, x0, 5, maxiter)
     H = res.hess_inv
