@@ -15,8 +15,6 @@ from numba import njit
 
 VECTORISE_FROM = 32
 _REASSOCIATE = {"reassoc", "contract"}
-# for maxima of finite values only
-_FINITE_MAX = {"reassoc", "nnan", "ninf", "nsz"}
 
 
 @njit(cache=True, nogil=True, _nrt=False, fastmath=_REASSOCIATE)
@@ -81,11 +79,28 @@ def all_finite(v, n):
     return True
 
 
-@njit(cache=True, nogil=True, _nrt=False, fastmath=_FINITE_MAX)
+@njit(cache=True, nogil=True, _nrt=False)
 def max_abs(v, n):
-    """max_i |v[i]| of a finite v[:n] (vectorised; NaN/inf not allowed)."""
-    acc = 0.0
-    for i in range(n):
-        a = abs(v[i])
-        acc = a if a > acc else acc
-    return acc
+    """max_i |v[i]| of a finite v[:n] (NaN would be skipped), with four
+    independent running maxima (a maximum is exact in any order)."""
+    a0 = 0.0
+    a1 = 0.0
+    a2 = 0.0
+    a3 = 0.0
+    quads = n // 4
+    for k in range(quads):
+        i = 4 * k
+        b0 = abs(v[i])
+        b1 = abs(v[i + 1])
+        b2 = abs(v[i + 2])
+        b3 = abs(v[i + 3])
+        a0 = b0 if b0 > a0 else a0
+        a1 = b1 if b1 > a1 else a1
+        a2 = b2 if b2 > a2 else a2
+        a3 = b3 if b3 > a3 else a3
+    for i in range(4 * quads, n):
+        b0 = abs(v[i])
+        a0 = b0 if b0 > a0 else a0
+    a0 = a1 if a1 > a0 else a0
+    a2 = a3 if a3 > a2 else a2
+    return a2 if a2 > a0 else a0
