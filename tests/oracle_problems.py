@@ -173,3 +173,59 @@ def lower_upper(bounds, n):
     from lbfgsb_numba.bounds import normalize_bounds
     lo, up, _ = normalize_bounds(bounds, n)
     return lo, up
+
+
+def fit_curves(k, seed=0):
+    """k noisy 40-point curves p0 exp(-p1 t) + p2 exp(-p3 t) + p4 over t in
+    [0, 4] (batch tests): returns (t broadcast to (k, 40), y (k, 40))."""
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0, 4, 40)
+    p = np.column_stack([rng.uniform(1, 3, k), rng.uniform(0.8, 2.0, k),
+                         rng.uniform(0.2, 1.0, k), rng.uniform(0.05, 0.3, k),
+                         rng.uniform(-0.2, 0.2, k)])
+    y = (p[:, :1] * np.exp(-p[:, 1:2] * t) + p[:, 2:3] * np.exp(-p[:, 3:4] * t)
+         + p[:, 4:5] + rng.normal(0, 0.01, (k, t.size)))
+    return np.broadcast_to(t, (k, t.size)), y
+
+
+def step_through(ws, fg, iterations=None):
+    """Drive an initialised Workspace (named arrays) by reverse
+    communication like the Python shell does: evaluate fg at every FG
+    request, count evaluations in state.nfev.  Stops after ``iterations``
+    accepted iterates if given (returning NEW_X), else at the end (returning
+    the final task code)."""
+    from lbfgsb_numba.driver import step
+    from lbfgsb_numba.status import FG, NEW_X
+    nfev = 0
+    accepted = 0
+    while True:
+        task = step(ws)
+        if task == FG:
+            f, g = fg(ws.x.copy())
+            ws.state["f"][0] = f
+            ws.g[:] = g
+            nfev += 1
+        elif task == NEW_X:
+            ws.state["nfev"][0] = nfev
+            accepted += 1
+            if iterations is not None and accepted == iterations:
+                return task
+        else:
+            ws.state["nfev"][0] = nfev
+            return task
+
+
+def dense_compact_matrix(ws):
+    """theta I - W M W' formed densely with numpy from the pairs stored in a
+    Workspace, oldest first (Byrd, Nocedal & Schnabel 1994)."""
+    from lbfgsb_numba.hess_inv import pairs_in_order
+    st = ws.state[0]
+    col, head, theta = int(st["col"]), int(st["head"]), float(st["theta"])
+    sk, yk = pairs_in_order(ws.s_pairs, ws.y_pairs, head, col)
+    S, Y = sk.T, yk.T
+    SY = S.T @ Y
+    D = np.diag(np.diag(SY))
+    L = np.tril(SY, -1)
+    M = np.linalg.inv(np.block([[-D, L.T], [L, theta * S.T @ S]]))
+    W = np.hstack([Y, theta * S])
+    return theta * np.eye(S.shape[0]) - W @ M @ W.T

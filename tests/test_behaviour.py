@@ -16,13 +16,14 @@ import lbfgsb_numba.compiled as compiled_module
 from lbfgsb_numba.bench import two_exp_njit
 from lbfgsb_numba.bounds import normalize_bounds
 from lbfgsb_numba.dense_model import use_dense
-from lbfgsb_numba.driver import initialize, step
+from lbfgsb_numba.driver import initialize
 from lbfgsb_numba.projection import projected_gradient_norm
-from lbfgsb_numba.status import FG, NEW_X, message
+from lbfgsb_numba.status import message
 from lbfgsb_numba.workspace import new_workspace
-from oracle_problems import (PROBLEMS, python_wrapper, rosenbrock,
-                             rosenbrock_f, rosenbrock_faulty, rosenbrock_g,
-                             scipy_bounds, sine_wells)
+from oracle_problems import (PROBLEMS, fit_curves, python_wrapper,
+                             rosenbrock, rosenbrock_f, rosenbrock_faulty,
+                             rosenbrock_g, scipy_bounds, sine_wells,
+                             step_through)
 
 scipy_optimize = pytest.importorskip("scipy.optimize")
 
@@ -306,19 +307,7 @@ def _drive(fg, x0, bounds, m=10, factr=1e7, pgtol=1e-5):
     lower, upper, nbd = normalize_bounds(bounds, n)
     ws = new_workspace(n, m)[0]
     initialize(ws, x0, lower, upper, nbd, m, factr, pgtol, 20, 15000, 15000)
-    nfev = 0
-    while True:
-        task = step(ws)
-        if task == FG:
-            f, g = fg(ws.x.copy())
-            ws.state["f"][0] = f
-            ws.g[:] = g
-            nfev += 1
-        elif task == NEW_X:
-            ws.state["nfev"][0] = nfev
-        else:
-            break
-    ws.state["nfev"][0] = nfev
+    task = step_through(ws, fg)
     return ws.state[0].copy(), ws.x.copy(), task
 
 
@@ -488,16 +477,11 @@ def test_all_variables_fixed_does_not_call_a_separate_jac():
 # ----------------------------------------------------------- batches
 
 def _batch_problem(k, seed=0):
-    rng = np.random.default_rng(seed)
-    t = np.linspace(0, 4, 40)
-    p = np.column_stack([rng.uniform(1, 3, k), rng.uniform(0.8, 2.0, k),
-                         rng.uniform(0.2, 1.0, k), rng.uniform(0.05, 0.3, k),
-                         rng.uniform(-0.2, 0.2, k)])
-    y = (p[:, :1] * np.exp(-p[:, 1:2] * t) + p[:, 2:3] * np.exp(-p[:, 3:4] * t)
-         + p[:, 4:5] + rng.normal(0, 0.01, (k, t.size)))
+    t, y = fit_curves(k, seed)
+    rng = np.random.default_rng(seed + 1)
     x0 = np.tile([1.0, 1.0, 1.0, 0.1, 0.0], (k, 1)) + rng.uniform(
         0, 0.5, (k, 5))
-    return np.broadcast_to(t, (k, t.size)), y, x0
+    return t, y, x0
 
 
 def _check_rows(res, x0, t, y, lower, upper):

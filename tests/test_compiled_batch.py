@@ -8,6 +8,7 @@ import lbfgsb_numba as lb
 from lbfgsb_numba import status
 from lbfgsb_numba.bench import rosenbrock_njit as rosen_fg
 from lbfgsb_numba.bench import two_exp_njit as expfit_fg
+from oracle_problems import fit_curves
 from oracle_problems import rosenbrock_f as rosen_f
 from oracle_problems import rosenbrock_g as rosen_g
 
@@ -107,21 +108,10 @@ def test_njit_minimize_inside_user_njit_and_prange():
         assert nits[i] == one[2]
 
 
-def _fits(k, seed=0):
-    rng = np.random.default_rng(seed)
-    t = np.linspace(0, 4, 40)
-    p = np.column_stack([rng.uniform(1, 3, k), rng.uniform(0.8, 2.0, k),
-                         rng.uniform(0.2, 1.0, k), rng.uniform(0.05, 0.3, k),
-                         rng.uniform(-0.2, 0.2, k)])
-    y = (p[:, :1] * np.exp(-p[:, 1:2] * t) + p[:, 2:3] * np.exp(-p[:, 3:4] * t)
-         + p[:, 4:5] + rng.normal(0, 0.01, (k, t.size)))
-    return np.broadcast_to(t, (k, t.size)), y
-
-
 @pytest.mark.parametrize("parallel", [True, False])
 def test_minimize_batch_equals_rowwise_solves(parallel):
     k = 12
-    t, y = _fits(k)
+    t, y = fit_curves(k)
     x0 = np.tile([1.0, 1.0, 1.0, 0.1, 0.0], (k, 1))
     lower = np.array([0.0, 0.0, 0.0, 0.0, -1.0])
     upper = np.array([5.0, 5.0, 5.0, 5.0, 1.0])

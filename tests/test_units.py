@@ -10,6 +10,7 @@ from lbfgsb_numba.result import OptimizeResult
 from lbfgsb_numba.workspace import (INPUT_FIELDS, Workspace, allocate,
                                     field_offsets, new_buffer,
                                     new_workspace, workspace_arrays)
+from oracle_problems import dense_compact_matrix, step_through
 
 
 def test_bounds_forms():
@@ -147,8 +148,7 @@ def test_quasi_newton_point_is_the_compact_newton_step():
     matrix B = theta I - W M W' (Byrd, Nocedal & Schnabel 1994), built here
     densely from the stored pairs in order (the ring buffer has wrapped)."""
     from lbfgsb_numba.bench import rosenbrock_njit
-    from lbfgsb_numba.driver import initialize, step
-    from lbfgsb_numba.status import FG, NEW_X
+    from lbfgsb_numba.driver import initialize
     from lbfgsb_numba.subspace import quasi_newton_point
 
     n, m = 6, 4
@@ -157,25 +157,11 @@ def test_quasi_newton_point_is_the_compact_newton_step():
     ws = new_workspace(n, m)[0]
     initialize(ws, x0, lo, up, np.zeros(n, dtype=np.int32), m, 1e7, 1e-5,
                20, 10, 15000)
-    while True:
-        task = step(ws)
-        if task == FG:
-            f, g = rosenbrock_njit(ws.x.copy())
-            ws.state["f"][0] = f
-            ws.g[:] = g
-        elif task != NEW_X:
-            break
+    step_through(ws, rosenbrock_njit)
     st = ws.state[0]
     col, head, theta = int(st["col"]), int(st["head"]), float(st["theta"])
     assert col == m and head != 0  # wrapped ring
-    sk, yk = pairs_in_order(ws.s_pairs, ws.y_pairs, head, col)
-    S, Y = sk.T, yk.T
-    SY = S.T @ Y
-    D = np.diag(np.diag(SY))
-    L = np.tril(SY, -1)
-    M = np.linalg.inv(np.block([[-D, L.T], [L, theta * S.T @ S]]))
-    W = np.hstack([Y, theta * S])
-    B = theta * np.eye(n) - W @ M @ W.T
+    B = dense_compact_matrix(ws)
     x, g = ws.x.copy(), ws.g.copy()
     expected = x - np.linalg.solve(B, g)
     got = np.empty(n)
@@ -201,17 +187,7 @@ def test_build_dense_is_the_compact_matrix():
     assert use_dense(n, m)
     ws = new_workspace(n, m)[0]
     initialize(ws, x0, lo, up, nbd, m, 1e7, 1e-5, 20, 15000, 15000)
-    iterations = 0
-    while iterations < 7:
-        task = step(ws)
-        if task == FG:
-            f, g = rosenbrock_njit(ws.x.copy())
-            ws.state["f"][0] = f
-            ws.g[:] = g
-        elif task == NEW_X:
-            iterations += 1
-        else:
-            raise AssertionError(f"finished early: {task}")
+    assert step_through(ws, rosenbrock_njit, iterations=7) == NEW_X
     # the pairs of the last completed update (the one after iteration 7
     # is made when the solver is stepped again)
     task = step(ws)
@@ -220,14 +196,7 @@ def test_build_dense_is_the_compact_matrix():
     assert st["dense"] == 1
     col, head, theta = int(st["col"]), int(st["head"]), float(st["theta"])
     assert col == m and head != 0  # wrapped ring
-    sk, yk = pairs_in_order(ws.s_pairs, ws.y_pairs, head, col)
-    S, Y = sk.T, yk.T
-    SY = S.T @ Y
-    D = np.diag(np.diag(SY))
-    L = np.tril(SY, -1)
-    M = np.linalg.inv(np.block([[-D, L.T], [L, theta * S.T @ S]]))
-    W = np.hstack([Y, theta * S])
-    expected = theta * np.eye(n) - W @ M @ W.T
+    expected = dense_compact_matrix(ws)
     np.testing.assert_allclose(ws.b_dense, expected, rtol=1e-10,
                                atol=1e-10 * np.abs(expected).max())
     # a fresh build from the same pairs gives the solver's matrix
@@ -237,5 +206,6 @@ def test_build_dense_is_the_compact_matrix():
     np.testing.assert_array_equal(b, ws.b_dense)
     np.testing.assert_allclose(b, b.T, rtol=1e-12, atol=1e-12)
     # d_scaling[m:] holds 1 / (s'y) in pair order
-    np.testing.assert_allclose(ws.d_scaling[m:m + col], 1.0 / np.diag(SY),
-                               rtol=1e-14)
+    sk, yk = pairs_in_order(ws.s_pairs, ws.y_pairs, head, col)
+    np.testing.assert_allclose(ws.d_scaling[m:m + col],
+                               1.0 / np.sum(sk * yk, axis=1), rtol=1e-14)
