@@ -128,10 +128,10 @@ DENSE_MAX_N = 16
 STATE_RECORD = from_dtype(STATE_DTYPE)
 SEARCH_RECORD = from_dtype(SEARCH_DTYPE)
 
-# Shape of each field: 0 (n,), 1 (m, n), 2 (m, m), 3 (m,), 4 (2m, 2m),
-# 5 (2m,), 6 (1,), 7 (n, n) and 8 (n,) for small n, else (0, 0) and (0,);
-# its dtype: 0 float64, 1 int32, 2 state, 3 search record.
-_VEC, _PAIRS, _SMALL, _MVEC, _BIG, _SHORT, _ONE, _DENSE, _DVEC = range(9)
+# Shape of each field: (n,), (m, n), (m, m), (2m, 2m), (2m,), (1,), and
+# (n, n) and (n,) for small n, else (0, 0) and (0,); its dtype: float64,
+# int32, the state or the search record.
+_VEC, _PAIRS, _SMALL, _BIG, _SHORT, _ONE, _DENSE, _DVEC = range(8)
 _F8, _I4, _STATE, _SEARCH = range(4)
 _FIELD_SHAPE = np.array(
     [_VEC] * 4 + [_VEC] + [_PAIRS] * 2 + [_SMALL] * 4 + [_SHORT] +
@@ -160,8 +160,6 @@ def _field_count(shape_code, n, m):
         return m * n
     if shape_code == _SMALL:
         return m * m
-    if shape_code == _MVEC:
-        return m
     if shape_code == _BIG:
         return 4 * m * m
     if shape_code == _SHORT:
@@ -269,7 +267,7 @@ def new_buffer(n, m, x=None, lower=None, upper=None, bound_type=None):
 def field_shape(k, n, m):
     code = int(_FIELD_SHAPE[k])
     nd = n if n <= DENSE_MAX_N else 0
-    return {_VEC: (n,), _PAIRS: (m, n), _SMALL: (m, m), _MVEC: (m,),
+    return {_VEC: (n,), _PAIRS: (m, n), _SMALL: (m, m),
             _BIG: (2 * m, 2 * m), _SHORT: (2 * m,), _ONE: (1,),
             _DENSE: (nd, nd), _DVEC: (nd,)}[code]
 
