@@ -118,16 +118,22 @@ def _callback_adapter(callback):
     return call
 
 
-def _entry_point(dispatcher, *example_args):
-    """The compiled overload of ``dispatcher`` for the types of
-    ``example_args``, callable without Numba's argument-type dispatch
-    (a direct call costs about 1 us less per crossing)."""
-    dispatcher(*example_args)  # compile, or load from the cache
+def overload_entry(dispatcher, example_args):
+    """The entry of ``dispatcher``'s compiled overload for the types of
+    ``example_args`` (already compiled), callable without Numba's
+    argument-type dispatch, which costs several us per call; the dispatcher
+    itself if there is none."""
     types = tuple(dispatcher.typeof_pyval(a) for a in example_args)
     for sig, overload in dispatcher.overloads.items():
         if tuple(sig) == types:
             return overload.entry_point
     return dispatcher
+
+
+def _entry_point(dispatcher, *example_args):
+    """``overload_entry`` after compiling (or loading from the cache)."""
+    dispatcher(*example_args)
+    return overload_entry(dispatcher, example_args)
 
 
 @functools.lru_cache(maxsize=None)
@@ -243,10 +249,11 @@ def _run_python(solve, lower, upper, evaluate, callback, log):
 
 
 def _solve(fun, x0, args, jac, bounds, m, ftol, gtol, abs_step, rel_step,
-           maxfun, maxiter, maxls, callback, iprint, halt_status_99=False):
+           maxfun, maxiter, maxls, callback, iprint, minimize_api=False):
     """Common core of fmin_l_bfgs_b and minimize; returns OptimizeResult.
-    With ``halt_status_99`` a StopIteration from the callback ends with
-    status 99 and scipy.optimize.minimize's message."""
+    With ``minimize_api``, scipy.optimize.minimize's conventions: every
+    variable fixed by its bounds returns without a solve, and a
+    StopIteration from the callback ends with status 99."""
     if not callable(fun):
         raise TypeError(f"fun must be callable, got {type(fun).__name__}")
     x0 = as_x0(x0)
@@ -255,6 +262,8 @@ def _solve(fun, x0, args, jac, bounds, m, ftol, gtol, abs_step, rel_step,
     factr = ftol / EPS
     check_solver_options(m, factr, gtol, maxiter, maxfun, maxls,
                          abs_step if abs_step is not None else 1e-8)
+    if minimize_api and bounds is not None and (lower == upper).all():
+        return _all_fixed(fun, lower, args, jac)
 
     if (callback is None and iprint < 0 and isinstance(fun, CPUDispatcher)
             and (jac is True or jac is None or
@@ -262,10 +271,20 @@ def _solve(fun, x0, args, jac, bounds, m, ftol, gtol, abs_step, rel_step,
         from .compiled import solve_compiled
         res = solve_compiled(fun, jac, x0, args, lower, upper, nbd, m, factr,
                              gtol, maxfun, maxiter, maxls, abs_step, rel_step)
-        if jac is None:
-            _unknown_fixed_gradient(res, lower, upper)
-        return res
+    else:
+        res = _solve_python(fun, x0, args, jac, lower, upper, nbd, m, factr,
+                            gtol, abs_step, rel_step, maxfun, maxiter, maxls,
+                            callback, iprint, minimize_api)
+    if jac is None:
+        _unknown_fixed_gradient(res, lower, upper)
+    return res
 
+
+def _solve_python(fun, x0, args, jac, lower, upper, nbd, m, factr, gtol,
+                  abs_step, rel_step, maxfun, maxiter, maxls, callback, iprint,
+                  halt_status_99):
+    """The solve with a Python objective (reverse communication)."""
+    n = x0.shape[0]
     evaluate = _make_objective(fun, jac, args, n, lower, upper, abs_step,
                                rel_step)
     solve = _Solve(x0, lower, upper, nbd, m, factr, gtol, maxls, maxiter,
@@ -280,8 +299,6 @@ def _solve(fun, x0, args, jac, bounds, m, ftol, gtol, abs_step, rel_step,
     st = solve.state()[0]
     res = _result(solve, task, st["f"], st["nit"], st["nfev"], njev,
                   st["head"], st["col"], maxiter, maxfun, log, st["sbgnrm"])
-    if jac is None:
-        _unknown_fixed_gradient(res, lower, upper)
     if halt_status_99 and int(st["stop_request"]):
         res.update(success=False, status=99,
                    message="`callback` raised `StopIteration`.")
@@ -451,24 +468,15 @@ def minimize(fun: Callable[..., Any], x0: Any, args: tuple = (),
     else:
         raise TypeError(f"jac must be True, a callable, None or '2-point', "
                         f"got {type(jac).__name__}")
-    if bounds is not None:
-        fixed = _all_fixed(fun, x0, args, grad, bounds)
-        if fixed is not None:
-            return fixed
     return _solve(fun, x0, args, grad, bounds, maxcor, ftol, gtol, abs_step,
                   rel_step, maxfun, maxiter, maxls, callback, iprint,
-                  halt_status_99=True)
+                  minimize_api=True)
 
 
-def _all_fixed(fun, x0, args, jac, bounds):
+def _all_fixed(fun, lower, args, jac):
     """scipy.optimize.minimize's answer when every variable is fixed by its
     bounds (l == u): no solve, one evaluation of f (the gradient is known
-    only when ``fun`` returns it: jac=True; NaN otherwise).  None when some
-    variable is free."""
-    x = as_x0(x0)
-    lower, upper, _ = normalize_bounds(bounds, x.shape[0])
-    if not (lower == upper).all():
-        return None
+    only when ``fun`` returns it: jac=True; NaN otherwise)."""
     x = lower.copy()
     if jac is True:
         f, g = unpack_fg(fun(x.copy(), *args))

@@ -20,7 +20,7 @@ from numba.extending import overload
 
 from . import status as _status
 from .compiled import (drive_combined, is_compiled_function, keep_alive,
-                       step_address)
+                       load_problem, step_address, warnflag_of)
 from .driver import initialize_at
 from .result import BatchResult
 from .validation import check_solver_options
@@ -58,7 +58,7 @@ def _rows_at_overload(args, i):
 @njit(nogil=True)
 def _solve_rows(fun, x0, lower, upper, args, start, stop, m, factr, pgtol,
                 maxiter, maxfun, maxls, x_out, f_out, g_out, nit_out, nfev_out,
-                task_out, step, catch):
+                task_out, status_out, step, catch):
     """Solve problems start..stop-1 one after the other in one work buffer
     (zeroed between problems, so each result is that of a solve alone).
     With ``catch``, a problem whose objective raises gets the task code
@@ -72,13 +72,7 @@ def _solve_rows(fun, x0, lower, upper, args, start, stop, m, factr, pgtol,
     no_steps = np.empty(0)
     for i in range(start, stop):
         buf[:] = 0.0
-        for j in range(n):
-            x[j] = x0[i, j]
-            lo[j] = lower[i, j]
-            up[j] = upper[i, j]
-            has_lo = lo[j] > -np.inf
-            has_up = up[j] < np.inf
-            nbd[j] = (2 if has_up else 1) if has_lo else (3 if has_up else 0)
+        load_problem(x0[i], lower[i], upper[i], x, lo, up, nbd)
         initialize_at(addresses, n, m, factr, pgtol, maxls, maxiter, maxfun)
         row_args = rows_at(args, i)
         if catch:
@@ -98,38 +92,29 @@ def _solve_rows(fun, x0, lower, upper, args, start, stop, m, factr, pgtol,
         nit_out[i] = st.nit
         nfev_out[i] = st.nfev
         task_out[i] = task
+        status_out[i] = warnflag_of(task, st.nit, st.nfev, maxiter, maxfun)
     keep_alive(buf)
 
 
 @njit(nogil=True, parallel=True)
 def _batch_parallel(fun, x0, lower, upper, args, m, factr, pgtol, maxiter,
                     maxfun, maxls, x_out, f_out, g_out, nit_out, nfev_out,
-                    task_out, n_chunks, step):
+                    task_out, status_out, n_chunks, step):
     k = x0.shape[0]
     for c in prange(n_chunks):
         _solve_rows(fun, x0, lower, upper, args, c * k // n_chunks,
                     (c + 1) * k // n_chunks, m, factr, pgtol, maxiter, maxfun,
                     maxls, x_out, f_out, g_out, nit_out, nfev_out, task_out,
-                    step, True)
+                    status_out, step, True)
 
 
 @njit(nogil=True)
 def _batch_serial(fun, x0, lower, upper, args, m, factr, pgtol, maxiter,
                   maxfun, maxls, x_out, f_out, g_out, nit_out, nfev_out,
-                  task_out, n_chunks, step):
+                  task_out, status_out, n_chunks, step):
     _solve_rows(fun, x0, lower, upper, args, 0, x0.shape[0], m, factr, pgtol,
                 maxiter, maxfun, maxls, x_out, f_out, g_out, nit_out,
-                nfev_out, task_out, step, False)
-
-
-@njit(nogil=True)
-def _solve_row_raising(fun, x0, lower, upper, args, i, m, factr, pgtol,
-                       maxiter, maxfun, maxls, x_out, f_out, g_out, nit_out,
-                       nfev_out, task_out, step):
-    """Solve problem i again, letting its objective's exception out."""
-    _solve_rows(fun, x0, lower, upper, args, i, i + 1, m, factr, pgtol,
-                maxiter, maxfun, maxls, x_out, f_out, g_out, nit_out,
-                nfev_out, task_out, step, False)
+                nfev_out, task_out, status_out, step, False)
 
 
 def _batch_bounds(bounds, k, n):
@@ -208,26 +193,25 @@ def minimize_batch(fun: Callable[..., Any], x0: Any, args: tuple = (),
     nit = np.empty(k, dtype=np.int64)
     nfev = np.empty(k, dtype=np.int64)
     task = np.empty(k, dtype=np.int64)
+    status = np.empty(k, dtype=np.int64)
+    options = (maxcor, factr, gtol, maxiter, maxfun, maxls)
+    outputs = (x_out, f_out, g_out, nit, nfev, task, status)
     kernel = _batch_parallel if parallel else _batch_serial
     # a few chunks per thread: each chunk reuses one work buffer
     n_chunks = max(1, min(k, 4 * numba.get_num_threads()))
-    solve_args = (fun, x0, lower, upper, args, maxcor, factr, gtol, maxiter,
-                  maxfun, maxls, x_out, f_out, g_out, nit, nfev, task)
-    kernel(*solve_args, n_chunks, step_address())
+    kernel(fun, x0, lower, upper, args, *options, *outputs, n_chunks,
+           step_address())
     raised = np.flatnonzero(task == RAISED)
     if raised.size:
         # the objective raised for these problems inside the parallel
         # region, which cannot pass exceptions on: solve the first again,
         # alone, so that its exception reaches the caller as raised
-        fun_, x0_, lo_, up_, args_ = solve_args[:5]
-        _solve_row_raising(fun_, x0_, lo_, up_, args_, int(raised[0]),
-                           *solve_args[5:], step_address())
+        i = int(raised[0])
+        _solve_rows(fun, x0, lower, upper, args, i, i + 1, *options,
+                    *outputs, step_address(), False)
         raise RuntimeError(f"the objective raised an exception for problem "
-                           f"{int(raised[0])} of the batch, but not when "
-                           f"solved again alone")
-    converged = (task >= 400) & (task < 500)
-    limit = (nfev > maxfun) | (nit >= maxiter)
-    status = np.where(converged, 0, np.where(limit, 1, 2)).astype(np.int64)
+                           f"{i} of the batch, but not when solved again "
+                           f"alone")
     codes, first = np.unique(task, return_inverse=True)
     texts = [_status.message(int(c)) for c in codes]
     return BatchResult(x=x_out, fun=f_out, jac=g_out, nit=nit, nfev=nfev,

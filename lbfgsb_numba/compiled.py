@@ -31,7 +31,7 @@ from numba import carray, cfunc, njit, types
 from numba.extending import intrinsic
 from numba.core.registry import CPUDispatcher
 
-from .api import _attach_last_accepted, _result, _Solve
+from .api import _attach_last_accepted, _result, _Solve, overload_entry
 from .driver import initialize_at, step_at
 from .finite_diff import fd_gradient_njit, normalize_steps
 from .status import FG, NEW_X
@@ -51,22 +51,16 @@ def is_compiled_function(fun) -> bool:
 
 
 @njit(cache=True, nogil=True)
-def bound_types(lower, upper):
-    """Bound-type codes (0 none, 1 lower, 2 both, 3 upper) from +-inf."""
-    n = lower.shape[0]
-    nbd = np.empty(n, dtype=np.int32)
-    for i in range(n):
+def load_problem(x0, lower, upper, x, lo, up, nbd):
+    """Copy a problem into a workspace's own fields x, lower, upper and set
+    the bound-type codes (0 none, 1 lower, 2 both, 3 upper) from +-inf."""
+    for i in range(x0.shape[0]):
+        x[i] = x0[i]
+        lo[i] = lower[i]
+        up[i] = upper[i]
         has_lo = lower[i] > -np.inf
         has_up = upper[i] < np.inf
-        if has_lo and has_up:
-            nbd[i] = 2
-        elif has_lo:
-            nbd[i] = 1
-        elif has_up:
-            nbd[i] = 3
-        else:
-            nbd[i] = 0
-    return nbd
+        nbd[i] = (2 if has_up else 1) if has_lo else (3 if has_up else 0)
 
 
 @njit(cache=True, nogil=True)
@@ -195,19 +189,15 @@ def step_address() -> int:
 
 
 @njit(nogil=True)
-def _solve_linked(fg, x0, lower, upper, nbd, args, m, factr, pgtol, maxiter,
+def _solve_linked(fg, x0, lower, upper, args, m, factr, pgtol, maxiter,
                   maxfun, maxls):
     """Allocate, load, initialise and drive one solve with the solver
     compiled in; returns (buffer, addresses, task)."""
     n = x0.shape[0]
     buf, addresses = allocate(n, m)
     ws = workspace_views(addresses, n, m)
-    x, lo, up, nb = ws[X], ws[LOWER], ws[UPPER], ws[BOUND_TYPE]
-    for i in range(n):
-        x[i] = x0[i]
-        lo[i] = lower[i]
-        up[i] = upper[i]
-        nb[i] = nbd[i]
+    load_problem(x0, lower, upper, ws[X], ws[LOWER], ws[UPPER],
+                 ws[BOUND_TYPE])
     initialize_at(addresses, n, m, factr, pgtol, maxls, maxiter, maxfun)
     task = _drive_linked(fg, fg, 0, addresses, n, m, args, np.empty(0),
                          -1.0)[0]
@@ -247,9 +237,8 @@ def njit_minimize(fg, x0, lower, upper, args=(), m=10, factr=1e7, pgtol=1e-5,
         if np.isnan(lower[i]) or np.isnan(upper[i]) or lower[i] > upper[i]:
             raise ValueError("njit_minimize: bounds must satisfy "
                              "lower <= upper (no NaN)")
-    nbd = bound_types(lower, upper)
-    buf, addresses, task = _solve_linked(fg, x0, lower, upper, nbd, args, m,
-                                         factr, pgtol, maxiter, maxfun, maxls)
+    buf, addresses, task = _solve_linked(fg, x0, lower, upper, args, m, factr,
+                                         pgtol, maxiter, maxfun, maxls)
     x, g, s_pairs, y_pairs, state = result_views(addresses, n, m)
     st = state[0]
     result = NjitResult(x.copy(), st.f, g.copy(), st.nit, st.nfev,
@@ -294,13 +283,9 @@ def _call_drive(drive, fun, jac, addresses, n, m, args, abs_steps, rel_step):
     if entry is not None:
         return entry(*call)
     result = drive(*call)  # compiles on first use
-    types_ = tuple(drive.typeof_pyval(a) for a in call)
-    for sig, overload in drive.overloads.items():
-        if tuple(sig) == types_:
-            if len(_DRIVE_ENTRIES) >= 256:
-                _DRIVE_ENTRIES.clear()
-            _DRIVE_ENTRIES[key] = overload.entry_point
-            break
+    if len(_DRIVE_ENTRIES) >= 256:
+        _DRIVE_ENTRIES.clear()
+    _DRIVE_ENTRIES[key] = overload_entry(drive, call)
     return result
 
 
