@@ -364,6 +364,13 @@ def _iterate(ws, st, ls):
             st.nintol += st.nseg
             free_set(n, ws[WHERE], ws[FREE_ACTIVE], ws[CHANGED], st.updated,
                      st.constrained, st.iter, st)
+        if st.constrained and st.nfree == 0 and st.col != 0 and not st.dense:
+            # every variable active at the GCP: no subspace step, so K's
+            # inner products are not brought to this free set.  Mark them
+            # stale (rebuilt from the pairs when next needed) instead of
+            # updating them later from this empty set as L-BFGS-B 3.0 does,
+            # which leaves K out of step with the pairs and the free set.
+            st.k_products_stale = 1
         if st.constrained and st.nfree != 0 and st.col != 0:
             if st.dense:
                 info = dense_newton_step(ws[B_DENSE], x, g, x_cauchy,
