@@ -45,7 +45,8 @@ from .line_search import (SEARCH_CONVERGED, SEARCH_ERROR, SEARCH_START,
                           start_search)
 from .projection import project_start, projected_gradient_norm
 from .status import (ABNORMAL_LINE_SEARCH, ABNORMAL_NONFINITE_SEARCH,
-                     ABNORMAL_NONFINITE_START, ABNORMAL_NOT_DESCENT,
+                     ABNORMAL_NONFINITE_START, ABNORMAL_NO_FEASIBLE_STEP,
+                     ABNORMAL_NOT_DESCENT,
                      CONV_F, CONV_GRAD, FG, NEW_X, STOP_CALLBACK,
                      STOP_MAXFUN, STOP_MAXITER)
 from .subspace import (free_set, inverse_product, newton_step,
@@ -212,8 +213,9 @@ def _finish(st, code):
 
 @njit(cache=True, nogil=True, _nrt=False, inline='always')
 def _search_failed(ws, st, info):
-    """Line search failed (or d is not a descent direction): go back to the
-    last iterate; give up if the memory is already empty, else drop it."""
+    """Line search failed (info 0), d is not a descent direction (-4) or
+    no step along d stays in the box (-5): go back to the last iterate;
+    give up if the memory is already empty, else drop it."""
     x, g, x_prev, g_prev = ws[X], ws[G], ws[X_PREV], ws[G_PREV]
     for i in range(x.shape[0]):
         x[i] = x_prev[i]
@@ -230,6 +232,8 @@ def _search_failed(ws, st, info):
             return _finish(st, ABNORMAL_NONFINITE_SEARCH)
         if info == -4:
             return _finish(st, ABNORMAL_NOT_DESCENT)
+        if info == -5:
+            return _finish(st, ABNORMAL_NO_FEASIBLE_STEP)
         return _finish(st, ABNORMAL_LINE_SEARCH)
     if info == 0:
         st.nfgv -= 1
@@ -257,11 +261,23 @@ def _search(ws, st, ls):
             if not gd < 0.0:
                 # not a descent direction: line search impossible
                 return _search_failed(ws, st, -4)
+            if st.stp > st.stp_max:
+                # x + d lies beyond a bound by rounding (the target point
+                # is in the box, so stpmax = 1 - O(eps)): start from the
+                # largest feasible step.  L-BFGS-B 3.0 passes stp > stpmax
+                # to dcsrch, which reports an input error; the reference
+                # then evaluates x + d anyway and continues its search from
+                # the previous search's saved state.
+                if not st.stp_max > 0.0:
+                    return _search_failed(ws, st, -5)
+                st.stp = st.stp_max
         if trial_ok:
             st.nonfinite_trial = 0
             stp = csrch(st.f, gd, st.stp, 0.0, st.stp_max, ls)
             if ls.task == SEARCH_ERROR:
-                return _search_failed(ws, st, -4)
+                # csrch's other input checks (stp < 0, g >= 0, stpmax < 0)
+                # cannot fail here; kept as a safeguard
+                return _search_failed(ws, st, -5)
             if ls.task == SEARCH_CONVERGED or ls.task == SEARCH_WARNING:
                 st.stp = stp
                 st.iter += 1

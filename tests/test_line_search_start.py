@@ -1,0 +1,129 @@
+"""The line search's first trial step above its maximum step.
+
+With a target point x + d in the box, the largest feasible step stpmax
+along d is 1 up to rounding, and the first trial step is 1; when x + d lies
+an ulp beyond a bound, stpmax = 1 - O(eps) < stp.  The More-Thuente search
+rejects stp > stpmax as an input error; L-BFGS-B 3.0 (and scipy) then
+evaluate x + d anyway and go on from the previous search's saved state.
+Here the search starts from stpmax instead; only when no step at all stays
+in the box (stpmax = 0) does it fail, with a message that says so.
+
+The driver's search kernel is called directly (``_search`` after
+``start_search``, as ``_iterate`` does) with a direction built to overshoot
+a bound by rounding.
+"""
+import numpy as np
+from numba import njit
+
+from lbfgsb_numba import status
+from lbfgsb_numba.bounds import normalize_bounds
+from lbfgsb_numba.driver import _search, initialize
+from lbfgsb_numba.line_search import SEARCH_START, start_search
+from lbfgsb_numba.status import FG, NEW_X
+from lbfgsb_numba.workspace import (BOUND_TYPE, DIRECTION, G, G_PREV, LOWER,
+                                    SEARCH, STATE, UPPER, X, X_CAUCHY, X_PREV,
+                                    new_workspace, workspace_views)
+from oracle_problems import step_through
+
+C = np.array([0.6, 0.4, 0.3])  # minimiser of the quadratic, in the box
+LOWER_BOUND = np.array([0.0, 0.0, -1.0])
+UPPER_BOUND = np.array([1.0, 1.0, 1.0])
+
+
+def shifted_quadratic(x):
+    return float(np.sum((x - C) ** 2)), 2.0 * (x - C)
+
+
+@njit(cache=True)
+def search_along(addresses, n, m, d):
+    """Start the line search from the current iterate along d (target
+    x + d), as the driver does after computing a direction; returns what
+    the search kernel returns (FG, NEW_X, -1 for a memory restart, or a
+    final task code)."""
+    ws = workspace_views(addresses, n, m)
+    st = ws[STATE][0]
+    ls = ws[SEARCH][0]
+    x, direction, target = ws[X], ws[DIRECTION], ws[X_CAUCHY]
+    for i in range(n):
+        direction[i] = d[i]
+        target[i] = x[i] + d[i]
+    start_search(x, ws[LOWER], ws[UPPER], ws[BOUND_TYPE], direction,
+                 ws[X_PREV], ws[G], ws[G_PREV], st, st.iter)
+    ls.task = SEARCH_START
+    st.nonfinite_trial = 0
+    return _search(ws, st, ls)
+
+
+def solver_after(iterations):
+    """A workspace (and its buffer and addresses) of the bounded quadratic
+    after ``iterations`` accepted iterates."""
+    n, m = 3, 5
+    lower, upper, nbd = normalize_bounds(list(zip(LOWER_BOUND, UPPER_BOUND)),
+                                         n)
+    ws, buf, addresses = new_workspace(n, m)
+    initialize(ws, np.array([0.5, 0.5, 0.5]), lower, upper, nbd, m, 1e7,
+               1e-5, 20, 15000, 15000)
+    assert step_through(ws, shifted_quadratic, iterations) == NEW_X
+    return ws, buf, addresses, n, m
+
+
+def overshooting_direction(ws):
+    """A descent direction d along one variable j whose target x_j + d_j
+    is one ulp of d_j beyond its lower bound (d_j = l_j - x_j rounded
+    away from zero)."""
+    x, g = ws.x, ws.g
+    j = int(np.argmax(g))
+    assert g[j] > 0.0 and x[j] > LOWER_BOUND[j]
+    d = np.zeros_like(x)
+    d[j] = np.nextafter(LOWER_BOUND[j] - x[j], -np.inf)
+    assert x[j] + d[j] < LOWER_BOUND[j]
+    assert g @ d < 0.0
+    return d
+
+
+def test_first_step_above_stpmax_by_rounding_starts_at_stpmax():
+    ws, buf, addresses, n, m = solver_after(1)
+    st = ws.state[0]
+    x_before = ws.x.copy()
+    nfev_before = int(st["nfgv"])
+    d = overshooting_direction(ws)
+    result = search_along(addresses, n, m, d)
+    # the search goes on: one evaluation requested at the largest step
+    # that stays in the box, just below 1 (the reference's dcsrch rejects
+    # stp = 1 > stpmax as an input error)
+    assert result == FG
+    assert 1.0 - 1e-12 < st["stp_max"] < 1.0
+    assert st["stp"] == st["stp_max"]
+    assert int(st["nfgv"]) == nfev_before + 1
+    assert np.all(ws.x >= LOWER_BOUND) and np.all(ws.x <= UPPER_BOUND)
+    np.testing.assert_allclose(ws.x, x_before + d, rtol=0, atol=1e-15)
+    # and the solve carries on to a normal end from there
+    f, g = shifted_quadratic(ws.x.copy())
+    st["f"], ws.g[:] = f, g
+    task = step_through(ws, shifted_quadratic)
+    assert status.message(task).startswith("CONVERGENCE")
+    np.testing.assert_allclose(ws.x, np.clip(C, LOWER_BOUND, UPPER_BOUND),
+                               atol=1e-6)
+
+
+def test_no_feasible_step_restarts_the_memory_then_names_the_reason():
+    ws, buf, addresses, n, m = solver_after(2)
+    st = ws.state[0]
+    # put variable 1 on its lower bound and ask to move below it: no step
+    # along d stays in the box (stpmax = 0)
+    ws.x[1] = LOWER_BOUND[1]
+    d = np.array([0.1, -0.2, 0.0])
+    ws.g[:] = -d  # d is a descent direction
+    assert st["col"] > 0
+    result = search_along(addresses, n, m, d)
+    assert result == -1  # memory dropped; the driver recomputes d
+    assert st["col"] == 0
+    # with the memory empty the solve stops, naming the reason (not "not a
+    # descent direction", which d is)
+    result = search_along(addresses, n, m, d)
+    assert result == status.ABNORMAL_NO_FEASIBLE_STEP
+    text = status.message(result)
+    assert text.startswith("ABNORMAL: ") and "NO FEASIBLE STEP" in text
+    assert "NOT A DESCENT" not in text
+    assert 821 <= result <= 829
+    assert status.warnflag(result, 3, 4, 10, 10) == 2
