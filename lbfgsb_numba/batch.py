@@ -172,6 +172,9 @@ def minimize_batch(fun: Callable[..., Any], x0: Any, args: tuple = (),
     if not np.isfinite(x0).all():
         raise ValueError("x0 contains NaN or inf")
     k, n = x0.shape
+    if n == 0:
+        raise ValueError("x0 must have at least one variable (shape (k, n) "
+                         "with n >= 1)")
     if not isinstance(args, tuple):
         args = tuple(args) if isinstance(args, list) else (args,)
     if len(args) > _MAX_ARGS:

@@ -306,11 +306,16 @@ def njit_minimize(fg, x0, lower, upper, args=(), m=10, factr=1e7, pgtol=1e-5,
 def _njit_minimize_compiled(fg, x0, lower, upper, args=(), m=10, factr=1e7,
                             pgtol=1e-5, maxiter=15000, maxfun=15000,
                             maxls=20):
-    """``njit_minimize`` inside ``@njit`` code: bad input gives a status."""
+    """``njit_minimize`` inside ``@njit`` code: bad input gives a status.
+    The options are passed on as int64/float64 (not as literals), so that
+    every caller shares the solve compiled for an objective and its
+    argument types, also with a call from Python."""
     def impl(fg, x0, lower, upper, args=(), m=10, factr=1e7, pgtol=1e-5,
              maxiter=15000, maxfun=15000, maxls=20):
-        return _njit_solve(fg, x0, lower, upper, args, m, factr, pgtol,
-                           maxiter, maxfun, maxls)[0]
+        return _njit_solve(fg, x0, lower, upper, args, np.int64(m),
+                           np.float64(factr), np.float64(pgtol),
+                           np.int64(maxiter), np.int64(maxfun),
+                           np.int64(maxls))[0]
     return impl
 
 
