@@ -28,7 +28,7 @@ from collections import namedtuple
 import numpy as np
 from llvmlite import ir
 from numba import carray, cfunc, njit, types
-from numba.extending import intrinsic, overload
+from numba.extending import intrinsic
 from numba.core.errors import TypingError
 from numba.core.registry import CPUDispatcher
 
@@ -226,7 +226,7 @@ def keep_alive(buf):
 
 
 @njit(nogil=True)
-def _njit_solve(fg, x0, lower, upper, args, m, factr, pgtol, maxiter, maxfun,
+def njit_solve(fg, x0, lower, upper, args, m, factr, pgtol, maxiter, maxfun,
                 maxls):
     """``njit_minimize``'s solve; returns (NjitResult, length of the
     gradient that stopped it, or 0).  Bad values of x0 or of the bounds
@@ -260,26 +260,12 @@ def _njit_solve(fg, x0, lower, upper, args, m, factr, pgtol, maxiter, maxfun,
     return result, gradient_length
 
 
-def njit_minimize(fg, x0, lower, upper, args=(), m=10, factr=1e7, pgtol=1e-5,
-                  maxiter=15000, maxfun=15000, maxls=20) -> NjitResult:
-    """Minimise fg(x, *args) -> (f, g) subject to lower <= x <= upper with
-    L-BFGS-B, from Python or from inside ``@njit`` code.
-
-    x0, lower, upper: float64 arrays of shape (n,); use -inf/+inf for a
-    missing bound.  ``args`` is a tuple passed through to ``fg``.  Other
-    parameters as in ``fmin_l_bfgs_b``.  Returns ``NjitResult``.
-    Thread-safe: every call has its own work arrays.
-
-    Bad input: called from Python, x0, the bounds and the options are
-    checked as on the Python path (ValueError), and a gradient whose
-    length is not n raises ValueError with the last accepted iterate in
-    ``exc.lbfgsb_result``.  Inside ``@njit`` code, NaN/inf in x0, a NaN
-    bound, lower > upper, a lower bound of +inf or an upper bound of -inf
-    end the solve with status 2 and their own task code (811-819, see
-    ``lbfgsb_numba.status``) without evaluating fg, and so does a gradient
-    of the wrong length (at the last accepted iterate); lower/upper not of
-    x0's shape and bad options raise ValueError.
-    """
+def njit_minimize_from_python(fg, x0, lower, upper, args, m, factr, pgtol,
+                               maxiter, maxfun, maxls):
+    """``njit_minimize`` called from Python: the input checked as on the
+    Python path (ValueError/TypeError), and a gradient of the wrong length
+    raised as ValueError with the last accepted iterate (an NjitResult) in
+    ``exc.lbfgsb_result``."""
     if not is_compiled_function(fg):
         raise TypeError("fg must be a Numba @njit function returning (f, g)")
     x0 = as_x0(x0)
@@ -292,7 +278,7 @@ def njit_minimize(fg, x0, lower, upper, args=(), m=10, factr=1e7, pgtol=1e-5,
     check_bound_values(lower, upper)
     check_solver_options(m, factr, pgtol, maxiter, maxfun, maxls, 1e-8)
     with plain_objective_errors():
-        result, gradient_length = _njit_solve(
+        result, gradient_length = njit_solve(
             fg, x0, lower, upper, args, int(m), float(factr), float(pgtol),
             int(maxiter), int(maxfun), int(maxls))
     if result.task == ABNORMAL_GRADIENT_LENGTH:
@@ -300,23 +286,6 @@ def njit_minimize(fg, x0, lower, upper, args=(), m=10, factr=1e7, pgtol=1e-5,
         attach_result(exc, result)
         raise exc
     return result
-
-
-@overload(njit_minimize, jit_options={"nogil": True})
-def _njit_minimize_compiled(fg, x0, lower, upper, args=(), m=10, factr=1e7,
-                            pgtol=1e-5, maxiter=15000, maxfun=15000,
-                            maxls=20):
-    """``njit_minimize`` inside ``@njit`` code: bad input gives a status.
-    The options are passed on as int64/float64 (not as literals), so that
-    every caller shares the solve compiled for an objective and its
-    argument types, also with a call from Python."""
-    def impl(fg, x0, lower, upper, args=(), m=10, factr=1e7, pgtol=1e-5,
-             maxiter=15000, maxfun=15000, maxls=20):
-        return _njit_solve(fg, x0, lower, upper, args, np.int64(m),
-                           np.float64(factr), np.float64(pgtol),
-                           np.int64(maxiter), np.int64(maxfun),
-                           np.int64(maxls))[0]
-    return impl
 
 
 _NO_STEPS = np.empty(0)  # read-only use: no finite differences
