@@ -136,7 +136,8 @@ def test_objective_types_plain_errors_from_python(fg, kind, text):
     for solve in (lambda: lb.fmin_l_bfgs_b(fg, X0),
                   lambda: lb.njit_minimize(fg, X0, NO_LOWER, NO_UPPER),
                   lambda: lb.minimize_batch(fg, np.zeros((2, N)),
-                                            parallel=False)):
+                                            parallel=False),
+                  lambda: lb.minimize_batch(fg, np.zeros((2, N)))):
         with pytest.raises(kind, match=text) as info:
             solve()
         assert len(str(info.value)) < 200
@@ -204,7 +205,7 @@ def test_batch_row_with_wrong_gradient_length(parallel):
 
 # ------------------------------------------------------ inside @njit
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True)
 def solve_rows_inside(x0s, lower, upper, size, after):
     k = x0s.shape[0]
     xs = np.empty_like(x0s)
@@ -253,9 +254,13 @@ def test_inside_njit_prange_wrong_gradient_length():
                           [0, 1, 3, 4, 7])
 
 
-@njit
-def solve_2d_gradient_inside(x0):
-    return lb.njit_minimize(fg_2d_gradient, x0, x0 - 1.0, x0 + 1.0).task
+@njit(parallel=True)
+def solve_2d_gradient_inside(x0s):
+    tasks = np.empty(x0s.shape[0], dtype=np.int64)
+    for i in prange(x0s.shape[0]):
+        tasks[i] = lb.njit_minimize(fg_2d_gradient, x0s[i], x0s[i] - 1.0,
+                                    x0s[i] + 1.0).task
+    return tasks
 
 
 @njit
@@ -269,7 +274,7 @@ def solve_array_f_inside(x0):
 ], ids=["2-d g", "array f"])
 def test_inside_njit_objective_types_name_the_problem(solve, text):
     with pytest.raises(TypingError, match=text):
-        solve(X0)
+        solve(np.zeros((2, N)) if solve is solve_2d_gradient_inside else X0)
 
 
 # ------------------------------------------------------------- bounds
