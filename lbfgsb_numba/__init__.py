@@ -11,12 +11,13 @@ References: R. H. Byrd, P. Lu, J. Nocedal and C. Zhu, SIAM J. Sci. Comput.
 """
 from .api import fmin_l_bfgs_b, minimize
 from .hess_inv import LbfgsInvHessProduct
+from .njit_entry import njit_minimize
 from .result import BatchResult, OptimizeResult
 from . import status
 
 # The compiled and batched solvers load their compiled code on first use, so
 # that importing the package for the Python path stays light.
-_LAZY = {"njit_minimize": "compiled", "NjitResult": "compiled",
+_LAZY = {"NjitResult": "compiled",
          "minimize_batch": "batch"}
 
 

@@ -318,10 +318,16 @@ def _attach_last_accepted(exc, solve):
     """Attach the last accepted iterate to an exception from user code."""
     x_best, f_best, g_best = _last_accepted(solve)
     st = solve.state()
-    exc.lbfgsb_result = OptimizeResult(
+    attach_result(exc, OptimizeResult(
         x=x_best, fun=f_best, jac=g_best, nit=int(st["nit"][0]),
         nfev=int(st["nfev"][0]), success=False, status=2,
-        message="interrupted by an exception from user code")
+        message="interrupted by an exception from user code"))
+
+
+def attach_result(exc, result):
+    """Attach ``result`` (the last accepted iterate: x, fun, jac, nit,
+    nfev) to an exception raised during a solve."""
+    exc.lbfgsb_result = result
     if hasattr(exc, "add_note"):
         exc.add_note("lbfgsb_numba: the last accepted iterate is in this "
                      "exception's .lbfgsb_result (x, fun, jac, nit, nfev)")

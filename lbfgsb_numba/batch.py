@@ -21,6 +21,7 @@ from numba.extending import overload
 from . import status as _status
 from .compiled import (drive_combined, is_compiled_function, keep_alive,
                        load_problem, step_address, warnflag_of)
+from .compiled_checks import plain_objective_errors
 from .driver import initialize_at
 from .result import BatchResult
 from .validation import check_solver_options
@@ -119,7 +120,7 @@ def _batch_serial(fun, x0, lower, upper, args, m, factr, pgtol, maxiter,
 
 def _batch_bounds(bounds, k, n):
     """(lower, upper) arrays of shape (k, n) (read-only broadcasts)."""
-    from .bounds import normalize_bounds
+    from .bounds import check_bound_values, normalize_bounds
     if bounds is None:
         lo = np.full(n, -np.inf)
         return np.broadcast_to(lo, (k, n)), np.broadcast_to(-lo, (k, n))
@@ -135,11 +136,7 @@ def _batch_bounds(bounds, k, n):
             raise ValueError(f"bounds: (lower, upper) must be scalars or "
                              f"arrays of shape ({n},) or {(k, n)}, got "
                              f"{np.shape(bounds[0])} and {np.shape(bounds[1])}")
-        if np.isnan(lower).any() or np.isnan(upper).any():
-            raise ValueError("bounds: NaN in a bound")
-        if (lower > upper).any():
-            raise ValueError("bounds: one of the lower bounds is greater "
-                             "than an upper bound")
+        check_bound_values(lower, upper)
         return lower, upper
     lo, up, _ = normalize_bounds(bounds, n)
     return np.broadcast_to(lo, (k, n)), np.broadcast_to(up, (k, n))
@@ -175,6 +172,9 @@ def minimize_batch(fun: Callable[..., Any], x0: Any, args: tuple = (),
     if not np.isfinite(x0).all():
         raise ValueError("x0 contains NaN or inf")
     k, n = x0.shape
+    if n == 0:
+        raise ValueError("x0 must have at least one variable (shape (k, n) "
+                         "with n >= 1)")
     if not isinstance(args, tuple):
         args = tuple(args) if isinstance(args, list) else (args,)
     if len(args) > _MAX_ARGS:
@@ -199,8 +199,9 @@ def minimize_batch(fun: Callable[..., Any], x0: Any, args: tuple = (),
     kernel = _batch_parallel if parallel else _batch_serial
     # a few chunks per thread: each chunk reuses one work buffer
     n_chunks = max(1, min(k, 4 * numba.get_num_threads()))
-    kernel(fun, x0, lower, upper, args, *options, *outputs, n_chunks,
-           step_address())
+    with plain_objective_errors():
+        kernel(fun, x0, lower, upper, args, *options, *outputs, n_chunks,
+               step_address())
     raised = np.flatnonzero(task == RAISED)
     if raised.size:
         # the objective raised for these problems inside the parallel

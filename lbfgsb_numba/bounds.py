@@ -54,6 +54,32 @@ def _unbounded(n):
     return arrays
 
 
+def _where(index, shape):
+    """'variable i' (or 'problem r, variable i' for (k, n) bounds)."""
+    if len(shape) < 2:
+        return f"variable {index}"
+    row, col = np.unravel_index(index, shape)
+    return f"problem {int(row)}, variable {int(col)}"
+
+
+def check_bound_values(lower: np.ndarray, upper: np.ndarray) -> None:
+    """Raise ValueError for a NaN bound, lower > upper, a lower bound of
+    +inf or an upper bound of -inf (arrays of one shape, (n,) or (k, n))."""
+    bad = np.isnan(lower) | np.isnan(upper)
+    if bad.any():
+        raise ValueError(f"bounds: NaN in the bound of "
+                         f"{_where(int(np.argmax(bad)), bad.shape)}")
+    above = lower > upper
+    if above.any():
+        i = int(np.argmax(above))
+        lo, up = lower.flat[i], upper.flat[i]
+        raise ValueError(f"bounds: one of the lower bounds is greater than an "
+                         f"upper bound ({_where(i, above.shape)}: {lo} > {up})")
+    if (lower == np.inf).any() or (upper == -np.inf).any():
+        raise ValueError("bounds: a lower bound of +inf or an upper bound of "
+                         "-inf leaves no feasible point")
+
+
 def normalize_bounds(bounds: Any, n: int
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return (lower, upper, bound_type) arrays of length n.
@@ -105,17 +131,7 @@ def normalize_bounds(bounds: Any, n: int
         else:
             raise ValueError(f"bounds: expected {n} (min, max) pairs, got an "
                              f"array of shape {arr.shape}")
-    bad = np.isnan(lower) | np.isnan(upper)
-    if bad.any():
-        raise ValueError(f"bounds: NaN in the bound of variable "
-                         f"{int(np.argmax(bad))}")
-    if (lower > upper).any():
-        i = int(np.argmax(lower > upper))
-        raise ValueError(f"bounds: one of the lower bounds is greater than an "
-                         f"upper bound (variable {i}: {lower[i]} > {upper[i]})")
-    if (lower == np.inf).any() or (upper == -np.inf).any():
-        raise ValueError("bounds: a lower bound of +inf or an upper bound of "
-                         "-inf leaves no feasible point")
+    check_bound_values(lower, upper)
     has_lo = lower > -np.inf
     has_up = upper < np.inf
     nbd = np.where(has_lo & has_up, 2,

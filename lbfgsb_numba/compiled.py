@@ -29,12 +29,19 @@ import numpy as np
 from llvmlite import ir
 from numba import carray, cfunc, njit, types
 from numba.extending import intrinsic
+from numba.core.errors import TypingError
 from numba.core.registry import CPUDispatcher
 
-from .api import _attach_last_accepted, _result, _Solve, overload_entry
-from .driver import initialize_at, step_at
+from .api import (_attach_last_accepted, _result, _Solve, attach_result,
+                  overload_entry)
+from .bounds import check_bound_values
+from .compiled_checks import (f_and_gradient, f_only, gradient_into,
+                              gradient_only, plain_objective_errors,
+                              problem_task, raise_plain)
+from .driver import abandon_evaluation, initialize_at, step_at
 from .finite_diff import fd_gradient_njit, normalize_steps
-from .status import FG, NEW_X
+from .status import ABNORMAL_GRADIENT_LENGTH, FG, NEW_X
+from .validation import as_x0, check_solver_options, gradient_shape_error
 from .workspace import (BOUND_TYPE, LOWER, N_FIELDS, UPPER, X, allocate,
                         evaluation_views, result_views, workspace_views)
 
@@ -65,9 +72,11 @@ def load_problem(x0, lower, upper, x, lo, up, nbd):
 
 @njit(cache=True, nogil=True)
 def warnflag_of(task, nit, nfev, maxiter, maxfun):
-    """scipy's warnflag from the final task code."""
+    """scipy's warnflag from the final task code (``status.warnflag``)."""
     if 400 <= task < 500:
         return 0
+    if 811 <= task <= 819:  # input errors
+        return 2
     if nfev > maxfun or nit >= maxiter:
         return 1
     return 2
@@ -101,34 +110,31 @@ def call_step(typingctx, step_address, addresses_ptr, n, m):
 
 
 # ------------------------------------------------------------ evaluation
-# (inlined into the driver loop: one function to compile per objective)
+# (inlined into the driver loop: one function to compile per objective).
+# Each returns (f, calls of fun, length of the gradient): g_out is written
+# only when that length is n.
 
 @njit(nogil=True, inline='always')
 def _eval_combined(fun, jac, x, args, lower, upper, abs_step, rel_step, g_out,
                    x_work):
-    f, g = fun(x, *args)
-    for i in range(g_out.shape[0]):
-        g_out[i] = g[i]
-    return f, 1
+    f, g = f_and_gradient(fun(x, *args))
+    return f, 1, gradient_into(g, g_out)
 
 
 @njit(nogil=True, inline='always')
 def _eval_separate(fun, jac, x, args, lower, upper, abs_step, rel_step,
                    g_out, x_work):
-    f = fun(x, *args)
-    g = jac(x, *args)
-    for i in range(g_out.shape[0]):
-        g_out[i] = g[i]
-    return f, 1
+    f = f_only(fun(x, *args))
+    return f, 1, gradient_into(gradient_only(jac(x, *args)), g_out)
 
 
 @njit(nogil=True, inline='always')
 def _eval_finite_diff(fun, jac, x, args, lower, upper, abs_step, rel_step,
                       g_out, x_work):
-    f = fun(x, *args)
+    f = f_only(fun(x, *args))
     used = fd_gradient_njit(fun, x, f, args, lower, upper, abs_step,
                             rel_step, g_out, x_work)
-    return f, 1 + used
+    return f, 1 + used, g_out.shape[0]
 
 
 # ------------------------------------------------------------ driver loops
@@ -156,7 +162,8 @@ def _make_drive(advance, evaluate):
               rel_step):
         """Drive an initialised workspace (given by the addresses of its
         fields) to the end of the solve.  Returns (task, f, nit, nfev,
-        njev, head, col)."""
+        njev, head, col).  A gradient whose length is not n ends the
+        solve with ABNORMAL_GRADIENT_LENGTH at the last accepted iterate."""
         x, g, lower, upper, state = evaluation_views(addresses, n)
         st = state[0]
         x_eval = np.empty(n)
@@ -166,13 +173,20 @@ def _make_drive(advance, evaluate):
             if task == FG:
                 for i in range(n):
                     x_eval[i] = x[i]
-                f, used = evaluate(fun, jac, x_eval, args, lower, upper,
-                                   abs_step, rel_step, g, x_work)
+                f, used, g_length = evaluate(fun, jac, x_eval, args, lower,
+                                             upper, abs_step, rel_step, g,
+                                             x_work)
+                if g_length != n:
+                    task = abandon_evaluation(addresses, n, m,
+                                              ABNORMAL_GRADIENT_LENGTH,
+                                              g_length)
+                    break
                 st.f = f
                 st.nfev += used
                 st.njev += 1
             elif task != NEW_X:
-                return task, st.f, st.nit, st.nfev, st.njev, st.head, st.col
+                break
+        return task, st.f, st.nit, st.nfev, st.njev, st.head, st.col
     return drive
 
 
@@ -212,16 +226,12 @@ def keep_alive(buf):
 
 
 @njit(nogil=True)
-def njit_minimize(fg, x0, lower, upper, args=(), m=10, factr=1e7, pgtol=1e-5,
-                  maxiter=15000, maxfun=15000, maxls=20):
-    """Minimise fg(x, *args) -> (f, g) subject to lower <= x <= upper with
-    L-BFGS-B, from Python or from inside ``@njit`` code.
-
-    x0, lower, upper: float64 arrays of shape (n,); use -inf/+inf for a
-    missing bound.  ``args`` is a tuple passed through to ``fg``.  Other
-    parameters as in ``fmin_l_bfgs_b``.  Returns ``NjitResult``.
-    Thread-safe: every call has its own work arrays.
-    """
+def njit_solve(fg, x0, lower, upper, args, m, factr, pgtol, maxiter, maxfun,
+                maxls):
+    """``njit_minimize``'s solve; returns (NjitResult, length of the
+    gradient that stopped it, or 0).  Bad values of x0 or of the bounds
+    give their task code (status 2) without evaluating fg: x is x0, f and
+    g are unknown (NaN)."""
     n = x0.shape[0]
     if lower.shape[0] != n or upper.shape[0] != n:
         raise ValueError("njit_minimize: lower and upper must have the "
@@ -231,12 +241,13 @@ def njit_minimize(fg, x0, lower, upper, args=(), m=10, factr=1e7, pgtol=1e-5,
                          "be >= 1")
     if not (factr >= 0.0 and pgtol >= 0.0):
         raise ValueError("njit_minimize: factr and pgtol must be >= 0")
-    for i in range(n):
-        if not np.isfinite(x0[i]):
-            raise ValueError("njit_minimize: x0 must be finite")
-        if np.isnan(lower[i]) or np.isnan(upper[i]) or lower[i] > upper[i]:
-            raise ValueError("njit_minimize: bounds must satisfy "
-                             "lower <= upper (no NaN)")
+    bad_input = problem_task(x0, lower, upper)
+    if bad_input != 0:
+        x_start = np.empty(n)
+        for i in range(n):
+            x_start[i] = x0[i]
+        return NjitResult(x_start, np.nan, np.full(n, np.nan), 0, 0, 2,
+                          bad_input), 0
     buf, addresses, task = _solve_linked(fg, x0, lower, upper, args, m, factr,
                                          pgtol, maxiter, maxfun, maxls)
     x, g, s_pairs, y_pairs, state = result_views(addresses, n, m)
@@ -244,7 +255,36 @@ def njit_minimize(fg, x0, lower, upper, args=(), m=10, factr=1e7, pgtol=1e-5,
     result = NjitResult(x.copy(), st.f, g.copy(), st.nit, st.nfev,
                         warnflag_of(task, st.nit, st.nfev, maxiter, maxfun),
                         task)
+    gradient_length = st.gradient_length
     keep_alive(buf)
+    return result, gradient_length
+
+
+def njit_minimize_from_python(fg, x0, lower, upper, args, m, factr, pgtol,
+                               maxiter, maxfun, maxls):
+    """``njit_minimize`` called from Python: the input checked as on the
+    Python path (ValueError/TypeError), and a gradient of the wrong length
+    raised as ValueError with the last accepted iterate (an NjitResult) in
+    ``exc.lbfgsb_result``."""
+    if not is_compiled_function(fg):
+        raise TypeError("fg must be a Numba @njit function returning (f, g)")
+    x0 = as_x0(x0)
+    n = x0.shape[0]
+    lower = np.asarray(lower, dtype=float)
+    upper = np.asarray(upper, dtype=float)
+    if lower.shape != (n,) or upper.shape != (n,):
+        raise ValueError(f"bounds: lower and upper must have the shape of x0 "
+                         f"({n},), got {lower.shape} and {upper.shape}")
+    check_bound_values(lower, upper)
+    check_solver_options(m, factr, pgtol, maxiter, maxfun, maxls, 1e-8)
+    with plain_objective_errors():
+        result, gradient_length = njit_solve(
+            fg, x0, lower, upper, args, int(m), float(factr), float(pgtol),
+            int(maxiter), int(maxfun), int(maxls))
+    if result.task == ABNORMAL_GRADIENT_LENGTH:
+        exc = gradient_shape_error((gradient_length,), n)
+        attach_result(exc, result)
+        raise exc
     return result
 
 
@@ -309,6 +349,11 @@ def solve_compiled(fun, jac, x0, args, lower, upper, nbd, m, factr, pgtol,
     try:
         task, f, nit, nfev, njev, head, col = _call_drive(
             drive, fun, jac_fn, solve.addresses, n, m, args, abs_arr, rel)
+        if task == ABNORMAL_GRADIENT_LENGTH:
+            raise gradient_shape_error(
+                (int(solve.state()["gradient_length"][0]),), n)
+    except TypingError as exc:
+        raise_plain(exc)
     except BaseException as exc:
         _attach_last_accepted(exc, solve)
         raise

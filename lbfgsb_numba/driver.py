@@ -124,6 +124,7 @@ def initialize_arrays(x, g, lower, upper, bound_type, where, state, search,
     st.nfgv = 0
     st.x_is_last_eval = 0
     st.nonfinite_trial = 0
+    st.gradient_length = 0
     search[0].task = SEARCH_START
     projected, constrained, boxed = project_start(x, lower, upper, bound_type,
                                                   where)
@@ -511,3 +512,26 @@ def step(ws):
     a new iterate (NEW_X) or has finished (a code >= 400, see ``status``)."""
     return step_views(ws)
 
+
+
+@njit(cache=True, nogil=True)
+def abandon_evaluation(addresses, n, m, code, gradient_length):
+    """End the solve with ``code`` when the evaluation it asked for (task
+    FG) cannot be used, e.g. a gradient of length ``gradient_length`` != n
+    (kept in the state): during a line search x, f and g go back to the
+    last accepted iterate; at the first evaluation x stays x0 and f and g
+    are unknown (NaN).  Returns ``code``."""
+    ws = workspace_views(addresses, n, m)
+    st = ws[STATE][0]
+    x, g, x_prev, g_prev = ws[X], ws[G], ws[X_PREV], ws[G_PREV]
+    if st.phase == PHASE_SEARCH:
+        for i in range(n):
+            x[i] = x_prev[i]
+            g[i] = g_prev[i]
+        st.f = st.f_old
+    else:
+        for i in range(n):
+            g[i] = np.nan
+        st.f = np.nan
+    st.gradient_length = gradient_length
+    return _finish(st, code)

@@ -115,8 +115,12 @@ def normalize_steps(abs_step, rel_step, n):
     if abs_step is None:
         abs_arr = np.empty(0)
     else:
-        abs_arr = np.ascontiguousarray(
-            np.broadcast_to(np.asarray(abs_step, dtype=float), (n,)))
+        steps = np.asarray(abs_step, dtype=float)
+        if steps.size != 1 and steps.shape != (n,):
+            raise ValueError(f"epsilon (eps) must be a scalar or have the "
+                             f"shape of x0 ({n},), got {steps.shape}")
+        abs_arr = np.ascontiguousarray(np.broadcast_to(steps.reshape(
+            steps.shape if steps.size != 1 else ()), (n,)))
     if rel_step is None or isinstance(rel_step, str):
         rel = -1.0
     else:

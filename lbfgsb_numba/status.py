@@ -25,6 +25,13 @@ ABNORMAL_NONFINITE_START = 802
 ABNORMAL_NONFINITE_SEARCH = 803
 ABNORMAL_NOT_DESCENT = 804
 ABNORMAL_NO_FEASIBLE_STEP = 821
+# input errors met in compiled code (811-819), reported as a status there
+# (from Python the same errors raise ValueError before or during the solve)
+ABNORMAL_GRADIENT_LENGTH = 811
+ERROR_BOUND_NAN = 812
+ERROR_LOWER_ABOVE_UPPER = 813
+ERROR_INFINITE_BOUND = 814
+ERROR_X0_NOT_FINITE = 815
 
 _MESSAGES = {
     NEW_X: "NEW_X",
@@ -49,6 +56,17 @@ _MESSAGES = {
     ABNORMAL_NO_FEASIBLE_STEP: (
         "ABNORMAL: LINE SEARCH CANNOT START: NO FEASIBLE STEP ALONG THE "
         "STEEPEST-DESCENT DIRECTION (ROUNDING ERRORS PREVENT PROGRESS)"),
+    ABNORMAL_GRADIENT_LENGTH: (
+        "ABNORMAL: THE GRADIENT RETURNED BY THE OBJECTIVE DOES NOT HAVE THE "
+        "LENGTH OF X0; THE LAST ACCEPTED ITERATE IS RETURNED"),
+    ERROR_BOUND_NAN: "ERROR: NAN IN A BOUND",
+    ERROR_LOWER_ABOVE_UPPER: (
+        "ERROR: NO FEASIBLE SOLUTION: A LOWER BOUND IS GREATER THAN ITS "
+        "UPPER BOUND"),
+    ERROR_INFINITE_BOUND: (
+        "ERROR: NO FEASIBLE SOLUTION: A LOWER BOUND OF +INF OR AN UPPER "
+        "BOUND OF -INF"),
+    ERROR_X0_NOT_FINITE: "ERROR: X0 CONTAINS NAN OR INF",
 }
 
 
@@ -59,9 +77,17 @@ def message(code: int) -> str:
 
 def warnflag(code: int, nit: int, nfev: int, maxiter: int, maxfun: int) -> int:
     """scipy's ``warnflag``/``status``: 0 converged, 1 too many evaluations or
-    iterations, 2 stopped for another reason."""
+    iterations, 2 stopped for another reason (always 2 for an input
+    error, codes 811-819)."""
     if 400 <= code < 500:
         return 0
+    if is_input_error(code):
+        return 2
     if nfev > maxfun or nit >= maxiter:
         return 1
     return 2
+
+
+def is_input_error(code: int) -> bool:
+    """True for the codes of bad input met in compiled code (811-819)."""
+    return 811 <= code <= 819

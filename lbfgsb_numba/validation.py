@@ -80,7 +80,13 @@ def check_solver_options(m, factr, pgtol, maxiter, maxfun, maxls,
         raise ValueError(f"epsilon (eps) must be > 0 and finite, got {epsilon!r}")
 
 
-_SCALAR_MSG = "The user-provided objective function must return a scalar value."
+SCALAR_MSG = "The user-provided objective function must return a scalar value."
+# an objective that returns (f, g) where f alone is expected
+FORGOTTEN_JAC_MSG = (f"{SCALAR_MSG} Got a pair (f, g): pass jac=True "
+                     f"(fmin_l_bfgs_b: fprime=None, approx_grad=False) to use "
+                     f"the gradient it returns.")
+PAIR_MSG = ("the objective must return (f, g) when no separate gradient is "
+            "given (fprime=None / jac=True)")
 
 
 def as_scalar_f(value: Any) -> float:
@@ -98,9 +104,11 @@ def as_scalar_f(value: Any) -> float:
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
-        raise ValueError(f"{_SCALAR_MSG} Got {type(value).__name__}.") from None
+        if type(value) is tuple and len(value) == 2:
+            raise ValueError(FORGOTTEN_JAC_MSG) from None
+        raise ValueError(f"{SCALAR_MSG} Got {type(value).__name__}.") from None
     if arr.size != 1:
-        raise ValueError(f"{_SCALAR_MSG} Got an array of shape {arr.shape}.")
+        raise ValueError(f"{SCALAR_MSG} Got an array of shape {arr.shape}.")
     return float(arr.reshape(-1)[0])
 
 
@@ -120,9 +128,14 @@ def as_gradient(value: Any, n: int) -> np.ndarray:
         raise ValueError(f"the gradient must be an array of {n} numbers, got "
                          f"{type(value).__name__}") from None
     if arr.size != n or (arr.ndim > 1 and max(arr.shape) != n):
-        raise ValueError(f"the gradient has shape {arr.shape}; expected ({n},) "
-                         f"like x0")
+        raise gradient_shape_error(arr.shape, n)
     return arr.reshape(n)
+
+
+def gradient_shape_error(shape: tuple, n: int) -> ValueError:
+    """The error for a gradient of shape ``shape`` where (n,) is needed."""
+    return ValueError(f"the gradient has shape {tuple(shape)}; expected "
+                      f"({n},) like x0")
 
 
 def unpack_fg(value: Any) -> tuple[Any, Any]:
@@ -130,7 +143,5 @@ def unpack_fg(value: Any) -> tuple[Any, Any]:
     try:
         f, g = value
     except (TypeError, ValueError):
-        raise ValueError("the objective must return (f, g) when no separate "
-                         "gradient is given (fprime=None / jac=True); got "
-                         f"{type(value).__name__}") from None
+        raise ValueError(f"{PAIR_MSG}; got {type(value).__name__}") from None
     return f, g

@@ -92,6 +92,8 @@ STATE_DTYPE = np.dtype([
     ("stp_max", np.float64), ("dnorm", np.float64), ("dtd", np.float64),
     ("ifun", np.int64), ("iback", np.int64), ("nfgv", np.int64),
     ("x_is_last_eval", np.int64), ("nonfinite_trial", np.int64),
+    # length of a gradient that was not n (compiled paths; 0 otherwise)
+    ("gradient_length", np.int64),
 ])
 
 SEARCH_DTYPE = np.dtype([
