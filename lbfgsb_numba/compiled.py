@@ -33,7 +33,8 @@ from numba.core.registry import CPUDispatcher
 
 from .api import _attach_last_accepted, _result, _Solve, overload_entry
 from .driver import initialize_at, step_at
-from .finite_diff import fd_gradient_njit, normalize_steps
+from .finite_diff import (central_gradient_njit, fd_gradient_njit,
+                          normalize_steps)
 from .status import FG, NEW_X
 from .workspace import (BOUND_TYPE, LOWER, N_FIELDS, UPPER, X, allocate,
                         evaluation_views, result_views, workspace_views)
@@ -131,6 +132,15 @@ def _eval_finite_diff(fun, jac, x, args, lower, upper, abs_step, rel_step,
     return f, 1 + used
 
 
+@njit(nogil=True, inline='always')
+def _eval_central_diff(fun, jac, x, args, lower, upper, abs_step, rel_step,
+                       g_out, x_work):
+    f = fun(x, *args)
+    used = central_gradient_njit(fun, x, f, args, lower, upper, abs_step,
+                                 rel_step, g_out, x_work)
+    return f, 1 + used
+
+
 # ------------------------------------------------------------ driver loops
 
 @njit(nogil=True, inline='always')
@@ -180,6 +190,7 @@ def _make_drive(advance, evaluate):
 drive_combined = _make_drive(_advance_by_address, _eval_combined)
 drive_separate = _make_drive(_advance_by_address, _eval_separate)
 drive_finite_diff = _make_drive(_advance_by_address, _eval_finite_diff)
+drive_central_diff = _make_drive(_advance_by_address, _eval_central_diff)
 _drive_linked = _make_drive(_advance_linked, _eval_combined)
 
 
@@ -290,13 +301,17 @@ def _call_drive(drive, fun, jac, addresses, n, m, args, abs_steps, rel_step):
 
 
 def solve_compiled(fun, jac, x0, args, lower, upper, nbd, m, factr, pgtol,
-                   maxfun, maxiter, maxls, abs_step=None, rel_step=None):
+                   maxfun, maxiter, maxls, abs_step=None, rel_step=None,
+                   scheme="2-point"):
     """Run a solve whose objective is compiled; returns an OptimizeResult
-    identical to the Python path's.  x0 (a private copy) becomes x."""
+    identical to the Python path's.  x0 (a private copy) becomes x.
+    jac None: finite differences by ``scheme``, '2-point' or '3-point'."""
     if jac is True:
         drive, jac_fn = drive_combined, fun
     elif jac is None:
-        drive, jac_fn = drive_finite_diff, fun
+        drive = drive_central_diff if scheme == "3-point" else \
+            drive_finite_diff
+        jac_fn = fun
     else:
         drive, jac_fn = drive_separate, jac
     n = x0.shape[0]
