@@ -19,7 +19,7 @@ from numba.core.registry import CPUDispatcher
 from . import status as _status
 from .bounds import normalize_bounds
 from .driver import PHASE_SEARCH, setup_at, step_at
-from .finite_diff import finite_difference
+from .finite_diff import difference_gradient, normalize_steps
 from .hess_inv import LbfgsInvHessProduct
 from .result import OptimizeResult, result_class
 from .status import FG, NEW_X
@@ -74,14 +74,17 @@ def _make_objective(fun, jac, args, n, lower, upper, abs_step, rel_step,
                 g = as_gradient(g, n)
             return f, g, 1
     else:
+        abs_steps, rel_steps = normalize_steps(abs_step, rel_step, n)
+
         def f_only(xx, *a):
             return as_scalar_f(fun(xx, *a))
 
+        differenced = fun if scheme == "cs" else f_only
+
         def evaluate(x):
             f = f_only(x, *args)
-            g, used = finite_difference(
-                fun if scheme == "cs" else f_only, x, f, args, lower, upper,
-                abs_step=abs_step, rel_step=rel_step, scheme=scheme)
+            g, used = difference_gradient(differenced, x, f, args, lower,
+                                          upper, abs_steps, rel_steps, scheme)
             return f, g, 1 + used
     return evaluate
 

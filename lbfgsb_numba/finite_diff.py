@@ -228,7 +228,7 @@ def normalize_steps(abs_step, rel_step, n):
     else:
         abs_arr = np.ascontiguousarray(
             np.broadcast_to(np.asarray(abs_step, dtype=float), (n,)))
-    if rel_step is None or isinstance(rel_step, str):
+    if rel_step is None:
         return abs_arr, np.empty(0)
     try:
         rel = np.asarray(rel_step, dtype=float)
@@ -260,8 +260,16 @@ def finite_difference(fun, x, f0, args, lower, upper, abs_step=None,
     """Gradient of a Python ``fun(x, *args) -> float`` by ``scheme``
     ('2-point', '3-point' or 'cs'; for 'cs' ``fun`` is called with a
     complex x).  Returns (g, number of calls of fun)."""
+    abs_arr, rel = normalize_steps(abs_step, rel_step, x.shape[0])
+    return difference_gradient(fun, x, f0, args, lower, upper, abs_arr, rel,
+                               scheme)
+
+
+def difference_gradient(fun, x, f0, args, lower, upper, abs_arr, rel,
+                        scheme):
+    """``finite_difference`` with the steps already normalised
+    (``normalize_steps``)."""
     n = x.shape[0]
-    abs_arr, rel = normalize_steps(abs_step, rel_step, n)
     h = np.empty(n)
     g = np.empty(n)
     fixed = lower == upper
