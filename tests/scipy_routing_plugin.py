@@ -14,21 +14,30 @@ import scipy.optimize._minimize as _minimize_module
 import lbfgsb_numba
 
 
+ROUTED_CALLS = {"minimize": 0, "fmin_l_bfgs_b": 0}
+
+
 def _minimize_lbfgsb_routed(fun, x0, args=(), jac=None, bounds=None,
                             callback=None, **options):
     """scipy's ``_minimize_lbfgsb`` signature, solved by lbfgsb_numba."""
+    ROUTED_CALLS["minimize"] += 1
     return lbfgsb_numba.minimize(fun, x0, args=args, jac=jac, bounds=bounds,
                                  callback=callback, **options)
 
 
+def _fmin_l_bfgs_b_routed(*args, **kwargs):
+    ROUTED_CALLS["fmin_l_bfgs_b"] += 1
+    return lbfgsb_numba.fmin_l_bfgs_b(*args, **kwargs)
+
+
 def pytest_configure(config):
     _minimize_module._minimize_lbfgsb = _minimize_lbfgsb_routed
-    _lbfgsb_py.fmin_l_bfgs_b = lbfgsb_numba.fmin_l_bfgs_b
-    scipy.optimize.fmin_l_bfgs_b = lbfgsb_numba.fmin_l_bfgs_b
-    config.addinivalue_line(
-        "markers", "routed: scipy's tests routed through lbfgsb_numba")
+    _lbfgsb_py.fmin_l_bfgs_b = _fmin_l_bfgs_b_routed
+    scipy.optimize.fmin_l_bfgs_b = _fmin_l_bfgs_b_routed
 
 
-def pytest_report_header(config):
-    return (f"scipy L-BFGS-B routed through lbfgsb_numba "
-            f"({lbfgsb_numba.__file__})")
+def pytest_terminal_summary(terminalreporter):
+    terminalreporter.write_line(
+        f"routed through lbfgsb_numba ({lbfgsb_numba.__file__}): "
+        f"{ROUTED_CALLS['minimize']} minimize calls, "
+        f"{ROUTED_CALLS['fmin_l_bfgs_b']} fmin_l_bfgs_b calls")
