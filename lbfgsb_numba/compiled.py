@@ -123,22 +123,23 @@ def _eval_separate(fun, jac, x, args, lower, upper, abs_step, rel_step,
     return f, 1
 
 
-@njit(nogil=True, inline='always')
-def _eval_finite_diff(fun, jac, x, args, lower, upper, abs_step, rel_step,
-                      g_out, x_work):
-    f = fun(x, *args)
-    used = fd_gradient_njit(fun, x, f, args, lower, upper, abs_step,
-                            rel_step, g_out, x_work)
-    return f, 1 + used
+def _difference_evaluation(gradient):
+    """Evaluation of f and of g by the finite-difference kernel
+    ``gradient`` (``finite_diff.fd_gradient_njit`` or
+    ``central_gradient_njit``)."""
+
+    @njit(nogil=True, inline='always')
+    def evaluate(fun, jac, x, args, lower, upper, abs_step, rel_step, g_out,
+                 x_work):
+        f = fun(x, *args)
+        used = gradient(fun, x, f, args, lower, upper, abs_step, rel_step,
+                        g_out, x_work)
+        return f, 1 + used
+    return evaluate
 
 
-@njit(nogil=True, inline='always')
-def _eval_central_diff(fun, jac, x, args, lower, upper, abs_step, rel_step,
-                       g_out, x_work):
-    f = fun(x, *args)
-    used = central_gradient_njit(fun, x, f, args, lower, upper, abs_step,
-                                 rel_step, g_out, x_work)
-    return f, 1 + used
+_eval_finite_diff = _difference_evaluation(fd_gradient_njit)
+_eval_central_diff = _difference_evaluation(central_gradient_njit)
 
 
 # ------------------------------------------------------------ driver loops

@@ -246,27 +246,18 @@ def test_fixed_variables_give_scipy_results_everywhere():
     assert isinstance(everything_fixed, so.OptimizeResult)
 
 
-@pytest.mark.parametrize("maxiter", [100.1, 5.5, 5.0, 0, -3, np.inf,
-                                     np.float32(7.2), np.int64(4), True])
-def test_maxiter_read_as_scipy_reads_it(maxiter):
+@pytest.mark.parametrize("name, value", [
+    *[("maxiter", v) for v in (100.1, 5.5, 5.0, 0, -3, np.inf,
+                               np.float32(7.2), np.int64(4), True)],
+    *[("maxfun", v) for v in (5.5, 5.0, 0.5, 0, -1, np.inf, 1e20,
+                              np.int32(7))]])
+def test_iteration_limits_read_as_scipy_reads_them(name, value):
     ref = so.minimize(so.rosen, X5, jac=so.rosen_der, method="L-BFGS-B",
-                      options={"maxiter": maxiter})
-    res = lb.minimize(so.rosen, X5, jac=so.rosen_der,
-                      options={"maxiter": maxiter})
+                      options={name: value})
+    res = lb.minimize(so.rosen, X5, jac=so.rosen_der, options={name: value})
     assert (res.nit, res.nfev, res.status, res.message) == \
         (ref.nit, ref.nfev, ref.status, ref.message)
-
-
-@pytest.mark.parametrize("maxfun", [5.5, 5.0, 0.5, 0, -1, np.inf, 1e20,
-                                    np.int32(7)])
-def test_maxfun_read_as_scipy_reads_it(maxfun):
-    ref = so.minimize(so.rosen, X5, jac=so.rosen_der, method="L-BFGS-B",
-                      options={"maxfun": maxfun})
-    res = lb.minimize(so.rosen, X5, jac=so.rosen_der,
-                      options={"maxfun": maxfun})
-    assert (res.nit, res.nfev, res.status, res.message) == \
-        (ref.nit, ref.nfev, ref.status, ref.message)
-    x, f, d = lb.fmin_l_bfgs_b(so.rosen, X5, so.rosen_der, maxfun=maxfun)
+    x, f, d = lb.fmin_l_bfgs_b(so.rosen, X5, so.rosen_der, **{name: value})
     assert (d["nit"], d["funcalls"]) == (ref.nit, ref.nfev)
 
 
