@@ -420,22 +420,26 @@ def _minimize_options(options, option_keywords, tol, via_scipy):
     "Unknown solver options: ..."; called directly, an unknown keyword is a
     TypeError as for any Python function, and unknown keys of ``options``
     get the warning."""
-    opts = dict(options) if options is not None else {}
-    if not via_scipy:
+    given = option_keywords
+    if options:
+        given = {**options, **option_keywords} if option_keywords else options
+    if option_keywords and not via_scipy:
         for name in option_keywords:
             if name not in _OPTION_DEFAULTS:
                 raise TypeError(f"minimize() got an unexpected keyword "
                                 f"argument '{name}'")
-    opts.update(option_keywords)
-    unknown = [str(name) for name in opts if name not in _OPTION_DEFAULTS]
-    if unknown:
-        warnings.warn(f"Unknown solver options: {', '.join(unknown)}",
-                      optimize_warning(), stacklevel=4 if via_scipy else 3)
+    opts = _OPTION_DEFAULTS.copy()
     if tol is not None:
-        opts.setdefault("ftol", tol)
-        opts.setdefault("gtol", tol)
-    return {name: opts.get(name, default)
-            for name, default in _OPTION_DEFAULTS.items()}
+        opts["ftol"] = opts["gtol"] = tol
+    if given:
+        unknown = [str(name) for name in given
+                   if name not in _OPTION_DEFAULTS]
+        if unknown:
+            warnings.warn(f"Unknown solver options: {', '.join(unknown)}",
+                          optimize_warning(),
+                          stacklevel=4 if via_scipy else 3)
+        opts.update(given)
+    return opts
 
 
 def _check_method_arguments(method, hess, hessp, constraints, via_scipy):

@@ -118,6 +118,8 @@ def iprint_level(iprint: Any, disp: Any) -> int:
     them: ``disp`` overrides ``iprint``; ``disp=True`` is level 1): an int,
     -1 (no log) for None, False or NaN; a float is rounded down and +inf is
     the most verbose level.  TypeError for anything that is not a number."""
+    if disp is None and type(iprint) is int:
+        return iprint  # the common case, quickly
     if disp is not None and disp is not False:
         level = 1 if disp is True else _log_level("disp", disp)
         return level if level > 0 else -1
