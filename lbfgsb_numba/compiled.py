@@ -12,7 +12,8 @@ Objective conventions (``fg`` and ``fun`` must be ``@njit`` functions):
 * combined: ``fg(x, *args) -> (f, g)``;
 * separate: ``fun(x, *args) -> f`` and ``jac(x, *args) -> g``;
 * f only:   ``fun(x, *args) -> f``, gradient by forward differences
-  (``finite_diff.fd_gradient_njit``), honouring the bounds like scipy.
+  (``finite_diff.fd_gradient_njit``) or, with jac='3-point', central ones
+  (``finite_diff.central_gradient_njit``), honouring the bounds like scipy.
 
 The objective receives a work copy of x (it may not keep it).
 
