@@ -342,8 +342,11 @@ def _attach_last_accepted(exc, solve):
         nfev=nfev, success=False, status=2,
         message="interrupted by an exception from user code")
     if hasattr(exc, "add_note"):
-        exc.add_note("lbfgsb_numba: the last accepted iterate is in this "
-                     "exception's .lbfgsb_result (x, fun, jac, nit, nfev)")
+        exc.add_note(
+            "lbfgsb_numba: raised at the first evaluation; this exception's "
+            ".lbfgsb_result holds x0 (fun and jac None)" if nfev == 0 else
+            "lbfgsb_numba: the last accepted iterate is in this "
+            "exception's .lbfgsb_result (x, fun, jac, nit, nfev)")
 
 
 def _result(solve, task, f, nit, nfev, njev, head, col, maxiter, maxfun,

@@ -365,6 +365,9 @@ def test_scipy_optimize_is_never_imported_by_a_solve():
 def _first_call_report(call):
     with pytest.raises(ValueError) as info:
         call()
+    notes = getattr(info.value, "__notes__", [])
+    if info.value.lbfgsb_result.nfev == 0 and sys.version_info >= (3, 11):
+        assert any("first evaluation" in note for note in notes)
     return info.value.lbfgsb_result
 
 
@@ -383,6 +386,7 @@ def test_exception_at_first_call_invents_nothing(jac):
         bounds=[(-2, 2), (-2, 2)]))
     np.testing.assert_array_equal(r.x, [2.0, -1.0])  # x0 in the box
     assert r.fun is None and r.jac is None
+    assert isinstance(r, so.OptimizeResult)
     assert (r.nit, r.nfev, r.success) == (0, 0, False)
 
 
