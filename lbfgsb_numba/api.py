@@ -19,12 +19,13 @@ from numba.core.registry import CPUDispatcher
 from . import status as _status
 from .bounds import normalize_bounds
 from .driver import PHASE_SEARCH, setup_at, step_at
-from .finite_diff import forward_difference
+from .finite_diff import difference_gradient, normalize_steps
 from .hess_inv import LbfgsInvHessProduct
-from .result import OptimizeResult
+from .result import OptimizeResult, result_class
 from .status import FG, NEW_X
 from .validation import (as_gradient, as_scalar_f, as_x0,
-                         check_solver_options, unpack_fg)
+                         check_solver_options, iprint_level,
+                         optimize_warning, unpack_fg)
 from .workspace import (G, G_PREV, N_FIELDS, S_PAIRS, X_PREV, Y_PAIRS,
                         float_field, layout, state_of)
 
@@ -37,10 +38,12 @@ __all__ = ["fmin_l_bfgs_b", "minimize"]
 # objective adapters: each returns (f, g, number_of_f_calls) for a point x
 # ---------------------------------------------------------------------------
 
-def _make_objective(fun, jac, args, n, lower, upper, abs_step, rel_step):
+def _make_objective(fun, jac, args, n, lower, upper, abs_step, rel_step,
+                    scheme="2-point"):
     """Build ``evaluate(x) -> (f, g, calls of fun)`` for the three ways of
     giving the gradient: with f (jac True), separately (callable), or by
-    forward differences (jac None)."""
+    finite differences (jac None; ``scheme`` '2-point', '3-point' or
+    'cs')."""
     shape = (n,)
     f64 = np.dtype(np.float64)
     ndarray = np.ndarray
@@ -71,13 +74,17 @@ def _make_objective(fun, jac, args, n, lower, upper, abs_step, rel_step):
                 g = as_gradient(g, n)
             return f, g, 1
     else:
+        abs_steps, rel_steps = normalize_steps(abs_step, rel_step, n)
+
         def f_only(xx, *a):
             return as_scalar_f(fun(xx, *a))
 
+        differenced = fun if scheme == "cs" else f_only
+
         def evaluate(x):
             f = f_only(x, *args)
-            g, used = forward_difference(f_only, x, f, args, lower, upper,
-                                         abs_step=abs_step, rel_step=rel_step)
+            g, used = difference_gradient(differenced, x, f, args, lower,
+                                          upper, abs_steps, rel_steps, scheme)
             return f, g, 1 + used
     return evaluate
 
@@ -97,7 +104,7 @@ def _callback_adapter(callback):
         new_style = params == {"intermediate_result"}
     if new_style:
         def call(x, f):
-            res = OptimizeResult(x=x.copy(), fun=f)
+            res = result_class()(x=x.copy(), fun=f)
             try:
                 if hasattr(callback, "stop_iteration"):
                     callback(res)
@@ -249,32 +256,37 @@ def _run_python(solve, lower, upper, evaluate, callback, log):
 
 
 def _solve(fun, x0, args, jac, bounds, m, ftol, gtol, abs_step, rel_step,
-           maxfun, maxiter, maxls, callback, iprint, minimize_api=False):
+           maxfun, maxiter, maxls, callback, iprint, minimize_api=False,
+           scheme="2-point"):
     """Common core of fmin_l_bfgs_b and minimize; returns OptimizeResult.
-    With ``minimize_api``, scipy.optimize.minimize's conventions: every
-    variable fixed by its bounds returns without a solve, and a
-    StopIteration from the callback ends with status 99."""
+    ``jac``: True, a callable, or None for finite differences by
+    ``scheme`` ('2-point', '3-point', 'cs') with ``abs_step`` or
+    ``rel_step``.  With ``minimize_api``, scipy.optimize.minimize's
+    conventions: every variable fixed by its bounds returns without a
+    solve, and a StopIteration from the callback ends with status 99."""
     if not callable(fun):
         raise TypeError(f"fun must be callable, got {type(fun).__name__}")
     x0 = as_x0(x0)
     n = x0.shape[0]
     lower, upper, nbd = normalize_bounds(bounds, n)
     factr = ftol / EPS
-    check_solver_options(m, factr, gtol, maxiter, maxfun, maxls,
-                         abs_step if abs_step is not None else 1e-8)
+    maxiter, maxfun = check_solver_options(
+        m, factr, gtol, maxiter, maxfun, maxls,
+        abs_step if abs_step is not None else 1e-8)
     if minimize_api and bounds is not None and (lower == upper).all():
         return _all_fixed(fun, lower, args, jac)
 
     if (callback is None and iprint < 0 and isinstance(fun, CPUDispatcher)
-            and (jac is True or jac is None or
-                 isinstance(jac, CPUDispatcher))):
+            and (jac is True or isinstance(jac, CPUDispatcher) or
+                 (jac is None and scheme != "cs"))):
         from .compiled import solve_compiled
         res = solve_compiled(fun, jac, x0, args, lower, upper, nbd, m, factr,
-                             gtol, maxfun, maxiter, maxls, abs_step, rel_step)
+                             gtol, maxfun, maxiter, maxls, abs_step, rel_step,
+                             scheme)
     else:
         res = _solve_python(fun, x0, args, jac, lower, upper, nbd, m, factr,
                             gtol, abs_step, rel_step, maxfun, maxiter, maxls,
-                            callback, iprint, minimize_api)
+                            callback, iprint, minimize_api, scheme)
     if jac is None:
         _unknown_fixed_gradient(res, lower, upper)
     return res
@@ -282,11 +294,11 @@ def _solve(fun, x0, args, jac, bounds, m, ftol, gtol, abs_step, rel_step,
 
 def _solve_python(fun, x0, args, jac, lower, upper, nbd, m, factr, gtol,
                   abs_step, rel_step, maxfun, maxiter, maxls, callback, iprint,
-                  halt_status_99):
+                  halt_status_99, scheme="2-point"):
     """The solve with a Python objective (reverse communication)."""
     n = x0.shape[0]
     evaluate = _make_objective(fun, jac, args, n, lower, upper, abs_step,
-                               rel_step)
+                               rel_step, scheme)
     solve = _Solve(x0, lower, upper, nbd, m, factr, gtol, maxls, maxiter,
                    maxfun)
     log = _Log(iprint, n, m) if iprint >= 0 else None
@@ -315,22 +327,34 @@ def _unknown_fixed_gradient(res, lower, upper):
 
 
 def _attach_last_accepted(exc, solve):
-    """Attach the last accepted iterate to an exception from user code."""
-    x_best, f_best, g_best = _last_accepted(solve)
+    """Attach the last accepted iterate to an exception from user code.
+    When no evaluation has returned yet (the objective raised on its first
+    call, nfev 0), nothing is known but the starting point: x is x0
+    (projected onto the box), ``fun`` and ``jac`` are None."""
     st = solve.state()
-    attach_result(exc, OptimizeResult(
+    nfev = int(st["nfev"][0])
+    if nfev == 0:
+        x_best, f_best, g_best = solve.x.copy(), None, None
+    else:
+        x_best, f_best, g_best = _last_accepted(solve)
+    attach_result(exc, result_class()(
         x=x_best, fun=f_best, jac=g_best, nit=int(st["nit"][0]),
-        nfev=int(st["nfev"][0]), success=False, status=2,
+        nfev=nfev, success=False, status=2,
         message="interrupted by an exception from user code"))
 
 
 def attach_result(exc, result):
     """Attach ``result`` (the last accepted iterate: x, fun, jac, nit,
-    nfev) to an exception raised during a solve."""
+    nfev; fun and jac None when no evaluation returned) to an exception
+    raised during a solve, with a note saying so."""
     exc.lbfgsb_result = result
     if hasattr(exc, "add_note"):
-        exc.add_note("lbfgsb_numba: the last accepted iterate is in this "
-                     "exception's .lbfgsb_result (x, fun, jac, nit, nfev)")
+        exc.add_note(
+            "lbfgsb_numba: raised at the first evaluation; this exception's "
+            ".lbfgsb_result holds x0 (fun and jac None)"
+            if result.get("fun") is None else
+            "lbfgsb_numba: the last accepted iterate is in this "
+            "exception's .lbfgsb_result (x, fun, jac, nit, nfev)")
 
 
 def _result(solve, task, f, nit, nfev, njev, head, col, maxiter, maxfun,
@@ -343,24 +367,12 @@ def _result(solve, task, f, nit, nfev, njev, head, col, maxiter, maxfun,
     if log is not None:
         log.final(message, nit, nfev, f, float(sbgnrm))
     index = solve.lay.index
-    return OptimizeResult(
+    return result_class()(
         fun=f, jac=solve.field(G).copy(), nfev=nfev, njev=njev, nit=nit,
         status=warnflag, message=message, x=solve.x, success=(warnflag == 0),
         hess_inv=LbfgsInvHessProduct.from_buffer(
             solve.buf, index[S_PAIRS], index[Y_PAIRS], solve.m,
             solve.x.shape[0], int(head), int(col)))
-
-
-def _iprint_from(iprint, disp):
-    if disp is not None and disp is not False:
-        if disp is True:
-            return 1
-        return int(disp) if int(disp) > 0 else -1
-    if disp is False:
-        return -1
-    if iprint is None:
-        return -1
-    return int(iprint)
 
 
 def fmin_l_bfgs_b(func: Callable[..., Any], x0: Any,
@@ -393,90 +405,139 @@ def fmin_l_bfgs_b(func: Callable[..., Any], x0: Any,
         jac = fprime
     res = _solve(func, x0, tuple(args), jac, bounds, m, factr * EPS, pgtol,
                  epsilon, None, maxfun, maxiter, maxls, callback,
-                 _iprint_from(iprint, disp))
+                 iprint_level(iprint, disp))
     d = {"grad": res["jac"], "task": res["message"],
          "funcalls": res["nfev"], "nit": res["nit"],
          "warnflag": res["status"]}
     return res["x"], res["fun"], d
 
 
-_KNOWN_OPTIONS = {"maxcor", "ftol", "gtol", "eps", "maxfun", "maxiter",
-                  "maxls", "finite_diff_rel_step", "iprint", "disp",
-                  "callback", "workers"}
+# minimize's options and their defaults (scipy's _minimize_lbfgsb)
+_OPTION_DEFAULTS = {
+    "maxcor": 10, "ftol": 2.2204460492503131e-09, "gtol": 1e-5, "eps": 1e-8,
+    "maxfun": 15000, "maxiter": 15000, "maxls": 20,
+    "finite_diff_rel_step": None, "iprint": -1, "disp": None,
+    "callback": None, "workers": None}
+_FD_SCHEMES = ("2-point", "3-point", "cs")
+_NOT_GIVEN = object()  # a keyword scipy.optimize.minimize always passes
+
+
+def _minimize_options(options, option_keywords, tol, via_scipy):
+    """minimize's options, every one filled in: ``options`` (a dict)
+    updated by options given as keywords; ``tol`` is the default of ftol
+    and gtol.  Called by
+    ``scipy.optimize.minimize(method=minimize)`` (``via_scipy``), every
+    option arrives as a keyword, and unknown ones get scipy's warning
+    "Unknown solver options: ..."; called directly, an unknown keyword is a
+    TypeError as for any Python function, and unknown keys of ``options``
+    get the warning."""
+    given = option_keywords
+    if options:
+        given = {**options, **option_keywords} if option_keywords else options
+    if option_keywords and not via_scipy:
+        for name in option_keywords:
+            if name not in _OPTION_DEFAULTS:
+                raise TypeError(f"minimize() got an unexpected keyword "
+                                f"argument '{name}'")
+    opts = _OPTION_DEFAULTS.copy()
+    if tol is not None:
+        opts["ftol"] = opts["gtol"] = tol
+    if given:
+        unknown = [str(name) for name in given
+                   if name not in _OPTION_DEFAULTS]
+        if unknown:
+            warnings.warn(f"Unknown solver options: {', '.join(unknown)}",
+                          optimize_warning(),
+                          stacklevel=4 if via_scipy else 3)
+        opts.update(given)
+    return opts
+
+
+def _check_method_arguments(method, hess, hessp, constraints, via_scipy):
+    """``method`` must name L-BFGS-B; hess and hessp are unused (scipy's
+    warning); constraints are refused."""
+    if method is not None and not (isinstance(method, str) and
+                                   method.lower() == "l-bfgs-b"):
+        raise ValueError(
+            f"method: lbfgsb_numba.minimize solves with L-BFGS-B only, got "
+            f"{method!r} (leave it out, or use scipy.optimize.minimize for "
+            f"other methods)")
+    for name, value in (("hess", hess), ("hessp", hessp)):
+        if value is not _NOT_GIVEN and value is not None:
+            kind = ("Hessian information" if name == "hess" else
+                    "Hessian-vector product information")
+            warnings.warn(f"Method L-BFGS-B does not use {kind} ({name}).",
+                          RuntimeWarning, stacklevel=4 if via_scipy else 3)
+    if constraints is not _NOT_GIVEN and constraints is not None:
+        given = (len(constraints) > 0 if hasattr(constraints, "__len__")
+                 else True)
+        if given:
+            raise ValueError("constraints: L-BFGS-B handles only bounds")
+
+
+def _gradient_scheme(jac, opts):
+    """(jac for _solve, scheme, abs_step, rel_step) from minimize's
+    ``jac``: True or a callable is used as given; '2-point', '3-point' and
+    'cs' are finite differences with the relative step
+    ``finite_diff_rel_step``; None/False forward differences with the
+    absolute step ``eps``."""
+    if callable(jac) or jac is True:
+        return jac, "2-point", None, None
+    if isinstance(jac, str):
+        if jac not in _FD_SCHEMES:
+            raise ValueError(f"jac: unknown finite-difference scheme {jac!r} "
+                             f"(use '2-point', '3-point', 'cs', True, a "
+                             f"callable or None)")
+        return None, jac, None, opts["finite_diff_rel_step"]
+    if jac is None or jac is False:
+        return None, "2-point", opts["eps"], None
+    raise TypeError(f"jac must be True, a callable, None, '2-point', "
+                    f"'3-point' or 'cs', got {type(jac).__name__}")
 
 
 def minimize(fun: Callable[..., Any], x0: Any, args: tuple = (),
              jac: Any = None, bounds: Any = None, tol: Optional[float] = None,
              callback: Optional[Callable[..., Any]] = None,
-             options: Optional[dict] = None, **kwargs: Any) -> OptimizeResult:
+             options: Optional[dict] = None, *, method: Optional[str] = None,
+             hess: Any = _NOT_GIVEN, hessp: Any = _NOT_GIVEN,
+             constraints: Any = _NOT_GIVEN,
+             **option_keywords: Any) -> OptimizeResult:
     """``scipy.optimize.minimize(method='L-BFGS-B')`` with this solver.
 
     ``jac``: True (fun returns (f, g)), a callable, None (forward
-    differences with absolute step ``eps``) or '2-point' (relative step).
-    ``options``: maxcor, ftol, gtol, eps, maxfun, maxiter, maxls,
-    finite_diff_rel_step, iprint, disp.  ``tol`` sets ftol and gtol.
-    Returns an OptimizeResult with x, fun, jac, nit, nfev, njev, status,
+    differences with absolute step ``eps``), or a finite-difference scheme
+    with relative steps: '2-point' (forward), '3-point' (central, one-sided
+    at a bound) or 'cs' (complex step; ``fun`` must accept complex x).
+    ``options`` (also accepted as keywords): maxcor, ftol, gtol, eps,
+    maxfun, maxiter, maxls, finite_diff_rel_step (scalar or per variable),
+    iprint, disp, callback, workers (accepted, unused).  ``tol`` sets ftol
+    and gtol.  ``method`` may be given as 'L-BFGS-B' (any case); any other
+    method is a ValueError, an unknown keyword a TypeError.
+    Returns an OptimizeResult (``scipy.optimize.OptimizeResult`` when
+    scipy.optimize is loaded) with x, fun, jac, nit, nfev, njev, status,
     success, message, hess_inv.
 
-    Also works as ``scipy.optimize.minimize(fun, x0, method=minimize, ...)``
-    (scipy then passes hess, hessp, constraints and the options as keywords).
+    Also works as ``scipy.optimize.minimize(fun, x0, method=minimize, ...)``:
+    scipy then passes hess, hessp, constraints and the options as keywords,
+    and unknown options get scipy's "Unknown solver options" warning.
     """
+    via_scipy = (hess is not _NOT_GIVEN and hessp is not _NOT_GIVEN and
+                 constraints is not _NOT_GIVEN)
+    _check_method_arguments(method, hess, hessp, constraints, via_scipy)
+    opts = _minimize_options(options, option_keywords, tol, via_scipy)
     if not isinstance(args, tuple):
         args = (args,)  # as scipy.optimize.minimize does
     if np.ndim(x0) > 1:
         raise ValueError("'x0' must only have one dimension.")
-    opts = dict(options or {})
-    for key in ("hess", "hessp"):
-        if kwargs.pop(key, None) is not None:
-            warnings.warn(f"L-BFGS-B does not use {key}", RuntimeWarning,
-                          stacklevel=2)
-    constraints = kwargs.pop("constraints", None)
-    if constraints is not None and len(constraints) if hasattr(
-            constraints, "__len__") else constraints:
-        raise ValueError("constraints: L-BFGS-B handles only bounds")
-    if "tol" in kwargs:
-        tol = kwargs.pop("tol") if tol is None else tol
-    opts.update(kwargs)
-    unknown = set(opts) - _KNOWN_OPTIONS
-    if unknown:
-        warnings.warn(f"Unknown solver options: {', '.join(sorted(unknown))}",
-                      RuntimeWarning, stacklevel=2)
-    if tol is not None:
-        opts.setdefault("ftol", tol)
-        opts.setdefault("gtol", tol)
     if callback is None:
-        callback = opts.get("callback")
-    maxcor = opts.get("maxcor", 10)
-    ftol = opts.get("ftol", 2.2204460492503131e-09)
-    gtol = opts.get("gtol", 1e-5)
-    eps = opts.get("eps", 1e-8)
-    maxfun = opts.get("maxfun", 15000)
-    maxiter = opts.get("maxiter", 15000)
-    maxls = opts.get("maxls", 20)
-    rel_step = opts.get("finite_diff_rel_step", None)
-    iprint = _iprint_from(opts.get("iprint", -1), opts.get("disp", None))
-
-    if callable(jac) or jac is True:
-        grad = jac
-        abs_step = None
-    elif isinstance(jac, str):
-        if jac != "2-point":
-            raise ValueError(f"jac: unsupported finite-difference scheme "
-                             f"{jac!r} (use '2-point', True, a callable or "
-                             f"None)")
-        grad = None
-        abs_step = None
-        if rel_step is None:
-            rel_step = "default"
-    elif jac is None or jac is False:
-        grad = None
-        abs_step = eps
-    else:
-        raise TypeError(f"jac must be True, a callable, None or '2-point', "
-                        f"got {type(jac).__name__}")
-    return _solve(fun, x0, args, grad, bounds, maxcor, ftol, gtol, abs_step,
-                  rel_step, maxfun, maxiter, maxls, callback, iprint,
-                  minimize_api=True)
+        callback = opts["callback"]
+    grad, scheme, abs_step, rel_step = _gradient_scheme(jac, opts)
+    return _solve(fun, x0, args, grad, bounds, opts["maxcor"], opts["ftol"],
+                  opts["gtol"],
+                  abs_step, rel_step, opts["maxfun"], opts["maxiter"],
+                  opts["maxls"], callback,
+                  iprint_level(opts["iprint"], opts["disp"]),
+                  minimize_api=True, scheme=scheme)
 
 
 def _all_fixed(fun, lower, args, jac):
@@ -490,7 +551,7 @@ def _all_fixed(fun, lower, args, jac):
     else:
         f = fun(x.copy(), *args)
         g = np.full(x.shape, np.nan)
-    return OptimizeResult(
+    return result_class()(
         x=x, fun=as_scalar_f(f), jac=g, nit=0, nfev=1, njev=0, status=0,
         success=True, message="All independent variables were fixed by bounds.",
         hess_inv=LbfgsInvHessProduct(np.empty((0, x.shape[0])),

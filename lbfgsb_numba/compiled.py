@@ -12,7 +12,8 @@ Objective conventions (``fg`` and ``fun`` must be ``@njit`` functions):
 * combined: ``fg(x, *args) -> (f, g)``;
 * separate: ``fun(x, *args) -> f`` and ``jac(x, *args) -> g``;
 * f only:   ``fun(x, *args) -> f``, gradient by forward differences
-  (``finite_diff.fd_gradient_njit``), honouring the bounds like scipy.
+  (``finite_diff.fd_gradient_njit``) or, with jac='3-point', central ones
+  (``finite_diff.central_gradient_njit``), honouring the bounds like scipy.
 
 The objective receives a work copy of x (it may not keep it).
 
@@ -39,7 +40,8 @@ from .compiled_checks import (f_and_gradient, f_only, gradient_into,
                               gradient_only, plain_objective_errors,
                               problem_task, raise_plain)
 from .driver import abandon_evaluation, initialize_at, step_at
-from .finite_diff import fd_gradient_njit, normalize_steps
+from .finite_diff import (central_gradient_njit, fd_gradient_njit,
+                          normalize_steps)
 from .status import ABNORMAL_GRADIENT_LENGTH, FG, NEW_X
 from .validation import as_x0, check_solver_options, gradient_shape_error
 from .workspace import (BOUND_TYPE, LOWER, N_FIELDS, UPPER, X, allocate,
@@ -128,13 +130,23 @@ def _eval_separate(fun, jac, x, args, lower, upper, abs_step, rel_step,
     return f, 1, gradient_into(gradient_only(jac(x, *args)), g_out)
 
 
-@njit(nogil=True, inline='always')
-def _eval_finite_diff(fun, jac, x, args, lower, upper, abs_step, rel_step,
-                      g_out, x_work):
-    f = f_only(fun(x, *args))
-    used = fd_gradient_njit(fun, x, f, args, lower, upper, abs_step,
-                            rel_step, g_out, x_work)
-    return f, 1 + used, g_out.shape[0]
+def _difference_evaluation(gradient):
+    """Evaluation of f and of g by the finite-difference kernel
+    ``gradient`` (``finite_diff.fd_gradient_njit`` or
+    ``central_gradient_njit``); the gradient always has length n."""
+
+    @njit(nogil=True, inline='always')
+    def evaluate(fun, jac, x, args, lower, upper, abs_step, rel_step, g_out,
+                 x_work):
+        f = f_only(fun(x, *args))
+        used = gradient(fun, x, f, args, lower, upper, abs_step, rel_step,
+                        g_out, x_work)
+        return f, 1 + used, g_out.shape[0]
+    return evaluate
+
+
+_eval_finite_diff = _difference_evaluation(fd_gradient_njit)
+_eval_central_diff = _difference_evaluation(central_gradient_njit)
 
 
 # ------------------------------------------------------------ driver loops
@@ -194,6 +206,7 @@ def _make_drive(advance, evaluate):
 drive_combined = _make_drive(_advance_by_address, _eval_combined)
 drive_separate = _make_drive(_advance_by_address, _eval_separate)
 drive_finite_diff = _make_drive(_advance_by_address, _eval_finite_diff)
+drive_central_diff = _make_drive(_advance_by_address, _eval_central_diff)
 _drive_linked = _make_drive(_advance_linked, _eval_combined)
 
 
@@ -330,13 +343,17 @@ def _call_drive(drive, fun, jac, addresses, n, m, args, abs_steps, rel_step):
 
 
 def solve_compiled(fun, jac, x0, args, lower, upper, nbd, m, factr, pgtol,
-                   maxfun, maxiter, maxls, abs_step=None, rel_step=None):
+                   maxfun, maxiter, maxls, abs_step=None, rel_step=None,
+                   scheme="2-point"):
     """Run a solve whose objective is compiled; returns an OptimizeResult
-    identical to the Python path's.  x0 (a private copy) becomes x."""
+    identical to the Python path's.  x0 (a private copy) becomes x.
+    jac None: finite differences by ``scheme``, '2-point' or '3-point'."""
     if jac is True:
         drive, jac_fn = drive_combined, fun
     elif jac is None:
-        drive, jac_fn = drive_finite_diff, fun
+        drive = drive_central_diff if scheme == "3-point" else \
+            drive_finite_diff
+        jac_fn = fun
     else:
         drive, jac_fn = drive_separate, jac
     n = x0.shape[0]

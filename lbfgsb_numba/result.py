@@ -1,6 +1,17 @@
 """Result containers: ``OptimizeResult`` (scipy-compatible: a dict with
-attribute access) and ``BatchResult`` for ``minimize_batch``."""
+attribute access) and ``BatchResult`` for ``minimize_batch``.
+
+``result_class()`` is the class ``minimize`` (and the callbacks'
+``intermediate_result``) use: when ``scipy.optimize`` has been imported in
+the process, a subclass of both ``scipy.optimize.OptimizeResult`` and this
+package's ``OptimizeResult`` (so ``isinstance`` holds for either); otherwise
+the package's own class.  scipy is never imported for this: importing it
+costs more than a whole first solve, and code that names
+``scipy.optimize.OptimizeResult`` has already imported it.
+"""
 from __future__ import annotations
+
+import sys
 
 import numpy as np
 
@@ -42,4 +53,39 @@ class OptimizeResult(dict):
 
 class BatchResult(OptimizeResult):
     """Result of ``minimize_batch``: x (k, n), fun (k,), jac (k, n), nit,
-    nfev, status, success, task (k,) and message (list of k strings)."""
+    nfev, status, success, task (k,) and message (list of k strings).
+    Always the package's class: it holds k results, which is not what
+    ``scipy.optimize.OptimizeResult`` describes."""
+
+
+_SCIPY_CLASSES: dict = {}
+
+
+def _with_scipy_base(scipy_class):
+    """The subclass of scipy's ``OptimizeResult`` and ours (one per scipy
+    class; named so that pickle finds it through ``__getattr__`` below)."""
+    cls = _SCIPY_CLASSES.get(scipy_class)
+    if cls is None:
+        cls = type("OptimizeResult", (scipy_class, OptimizeResult), {
+            "__module__": __name__, "__qualname__": "ScipyOptimizeResult",
+            "__doc__": OptimizeResult.__doc__})
+        _SCIPY_CLASSES[scipy_class] = cls
+    return cls
+
+
+def result_class() -> type:
+    """The class for results and intermediate results: with
+    ``scipy.optimize`` imported, a subclass of its ``OptimizeResult`` (and
+    of ours); without it, ``OptimizeResult``."""
+    scipy_optimize = sys.modules.get("scipy.optimize")
+    scipy_class = getattr(scipy_optimize, "OptimizeResult", None)
+    if scipy_class is None:
+        return OptimizeResult
+    return _with_scipy_base(scipy_class)
+
+
+def __getattr__(name):
+    if name == "ScipyOptimizeResult":  # unpickling a result made with scipy
+        import scipy.optimize
+        return _with_scipy_base(scipy.optimize.OptimizeResult)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

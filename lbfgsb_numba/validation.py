@@ -2,7 +2,9 @@
 objective returns (done once per evaluation, with fast paths)."""
 from __future__ import annotations
 
+import math
 import numbers
+import sys
 from typing import Any
 
 import numpy as np
@@ -37,14 +39,41 @@ def as_x0(x0: Any) -> np.ndarray:
 
 
 def _check_int(name, value, minimum):
+    """An integer option (Python or numpy integer; not bool, not float:
+    scipy's L-BFGS-B refuses a float ``maxcor`` or ``maxls`` too)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(
             value, (numbers.Integral, np.integer)):
-        if isinstance(value, (float, np.floating)) and float(value).is_integer():
-            value = int(value)
-        else:
-            raise TypeError(f"{name} must be an integer, got {value!r}")
+        raise TypeError(f"{name} must be an integer, got {value!r}")
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
+
+
+_NO_LIMIT = 2 ** 62  # an iteration/evaluation count never reached
+
+
+def _iteration_limit(name, value, round_up):
+    """``maxiter``/``maxfun`` as the integer the driver compares with,
+    read as scipy reads them: any real number.  scipy stops when
+    ``nit >= maxiter`` (so 100.1 allows 101 iterations: rounded up) and
+    when ``nfev > maxfun`` (rounded down); values <= 0 stop after the first
+    iteration, like scipy's; +inf means no limit.  NaN is refused (scipy
+    silently ignores the limit)."""
+    if type(value) is int:
+        return min(value, _NO_LIMIT)
+    if isinstance(value, (bool, np.bool_)):
+        return int(value)
+    if not isinstance(value, (numbers.Real, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    if isinstance(value, (numbers.Integral, np.integer)):
+        return min(int(value), _NO_LIMIT)
+    v = float(value)
+    if math.isnan(v):
+        raise ValueError(f"{name} must not be NaN")
+    if v >= _NO_LIMIT:
+        return _NO_LIMIT
+    if v <= -_NO_LIMIT:
+        return -_NO_LIMIT
+    return int(math.ceil(v) if round_up else math.floor(v))
 
 
 def _check_tol(name, value):
@@ -57,27 +86,69 @@ def _check_tol(name, value):
 
 
 def check_solver_options(m, factr, pgtol, maxiter, maxfun, maxls,
-                         epsilon) -> None:
-    """Raise ValueError/TypeError naming the first invalid option."""
+                         epsilon) -> tuple[int, int]:
+    """Raise ValueError/TypeError naming the first invalid option; return
+    (maxiter, maxfun) as the integers the driver compares with (see
+    ``_iteration_limit``)."""
     if (type(m) is int and type(maxiter) is int and type(maxfun) is int and
             type(maxls) is int and type(factr) is float and
             type(pgtol) is float and type(epsilon) is float and
             min(m, maxiter, maxfun, maxls) >= 1 and factr >= 0.0 and
-            pgtol >= 0.0 and 0.0 < epsilon < np.inf):
-        return  # the common case, quickly
+            pgtol >= 0.0 and 0.0 < epsilon < np.inf and
+            max(maxiter, maxfun) <= _NO_LIMIT):
+        return maxiter, maxfun  # the common case, quickly
     _check_int("m (maxcor)", m, 1)
-    _check_int("maxiter", maxiter, 1)
-    _check_int("maxfun", maxfun, 1)
+    maxiter = _iteration_limit("maxiter", maxiter, round_up=True)
+    maxfun = _iteration_limit("maxfun", maxfun, round_up=False)
     _check_int("maxls", maxls, 1)
     _check_tol("factr (ftol)", factr)
     _check_tol("pgtol (gtol)", pgtol)
     if type(epsilon) is float and 0.0 < epsilon < np.inf:
-        return
+        return maxiter, maxfun
     eps = np.asarray(epsilon)
     if np.iscomplexobj(eps) or not np.issubdtype(eps.dtype, np.number):
         raise TypeError(f"epsilon (eps) must be real, got {epsilon!r}")
     if not (eps > 0).all() or not np.isfinite(eps).all():
         raise ValueError(f"epsilon (eps) must be > 0 and finite, got {epsilon!r}")
+    return maxiter, maxfun
+
+
+def iprint_level(iprint: Any, disp: Any) -> int:
+    """The log level from ``iprint`` and ``disp`` (as fmin_l_bfgs_b reads
+    them: ``disp`` overrides ``iprint``; ``disp=True`` is level 1): an int,
+    -1 (no log) for None, False or NaN; a float is rounded down and +inf is
+    the most verbose level.  TypeError for anything that is not a number."""
+    if disp is None and type(iprint) is int:
+        return iprint  # the common case, quickly
+    if disp is not None and disp is not False:
+        level = 1 if disp is True else _log_level("disp", disp)
+        return level if level > 0 else -1
+    if disp is False or iprint is None:
+        return -1
+    return _log_level("iprint", iprint)
+
+
+def _log_level(name, value):
+    if isinstance(value, (numbers.Integral, np.integer)):
+        return int(value)
+    if not isinstance(value, (numbers.Real, np.floating)):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    v = float(value)
+    if math.isnan(v):
+        return -1
+    return int(math.floor(min(max(v, -1.0), 1000.0)))
+
+
+class OptimizeWarning(UserWarning):
+    """scipy's ``OptimizeWarning`` when scipy is not loaded (an unknown
+    solver option)."""
+
+
+def optimize_warning() -> type:
+    """scipy.optimize's ``OptimizeWarning`` if scipy.optimize is loaded
+    (so that filters on it apply), else this package's own."""
+    scipy_optimize = sys.modules.get("scipy.optimize")
+    return getattr(scipy_optimize, "OptimizeWarning", None) or OptimizeWarning
 
 
 SCALAR_MSG = "The user-provided objective function must return a scalar value."

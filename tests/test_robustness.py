@@ -51,8 +51,9 @@ def test_bad_bounds(bounds, exc, words):
 @pytest.mark.parametrize("kw, exc, words", [
     ({"m": 0}, ValueError, "m"),
     ({"maxls": 0}, ValueError, "maxls"),
-    ({"maxiter": 0}, ValueError, "maxiter"),
-    ({"maxfun": -1}, ValueError, "maxfun"),
+    ({"maxiter": np.nan}, ValueError, "maxiter"),
+    ({"maxfun": np.nan}, ValueError, "maxfun"),
+    ({"maxls": 2.0}, TypeError, "maxls"),
     ({"factr": -1.0}, ValueError, "factr"),
     ({"pgtol": -1e-5}, ValueError, "pgtol"),
     ({"pgtol": np.nan}, ValueError, "pgtol"),
