@@ -82,7 +82,7 @@ def _make_objective(fun, jac, args, n, lower, upper, abs_step, rel_step):
     return evaluate
 
 
-def _callback_adapter(callback):
+def callback_adapter(callback):
     """Return ``call(x, f) -> halt`` for old-style ``callback(xk)`` and
     new-style ``callback(intermediate_result)`` callbacks (and callbacks
     already wrapped by scipy.optimize.minimize)."""
@@ -148,7 +148,7 @@ def _entries():
     return setup, _entry_point(step_at, addresses, 1, 1)
 
 
-class _Solve:
+class Solve:
     """The work buffer of one solve and its layout; the problem's arrays
     (x0, which becomes x, lower, upper, nbd) are used in place."""
 
@@ -205,7 +205,7 @@ class _Log:
               f"f = {f:.15e}, |proj g| = {pgnorm:.5e}")
 
 
-def _last_accepted(solve):
+def last_accepted(solve):
     """(x, f, g) of the last accepted iterate (not a line-search trial)."""
     st = solve.state()
     if int(st["phase"][0]) == PHASE_SEARCH:
@@ -287,18 +287,19 @@ def _solve_python(fun, x0, args, jac, lower, upper, nbd, m, factr, gtol,
     n = x0.shape[0]
     evaluate = _make_objective(fun, jac, args, n, lower, upper, abs_step,
                                rel_step)
-    solve = _Solve(x0, lower, upper, nbd, m, factr, gtol, maxls, maxiter,
-                   maxfun)
+    solve = Solve(x0, lower, upper, nbd, m, factr, gtol, maxls, maxiter,
+                  maxfun)
     log = _Log(iprint, n, m) if iprint >= 0 else None
     try:
         task, njev = _run_python(solve, lower, upper, evaluate,
-                                 _callback_adapter(callback), log)
+                                 callback_adapter(callback), log)
     except BaseException as exc:
-        _attach_last_accepted(exc, solve)
+        attach_last_accepted(exc, solve)
         raise
     st = solve.state()[0]
-    res = _result(solve, task, st["f"], st["nit"], st["nfev"], njev,
-                  st["head"], st["col"], maxiter, maxfun, log, st["sbgnrm"])
+    res = solve_result(solve, task, st["f"], st["nit"], st["nfev"], njev,
+                       st["head"], st["col"], maxiter, maxfun, log,
+                       st["sbgnrm"])
     if halt_status_99 and int(st["stop_request"]):
         res.update(success=False, status=99,
                    message="`callback` raised `StopIteration`.")
@@ -314,9 +315,9 @@ def _unknown_fixed_gradient(res, lower, upper):
         res["jac"][fixed] = np.nan
 
 
-def _attach_last_accepted(exc, solve):
+def attach_last_accepted(exc, solve):
     """Attach the last accepted iterate to an exception from user code."""
-    x_best, f_best, g_best = _last_accepted(solve)
+    x_best, f_best, g_best = last_accepted(solve)
     st = solve.state()
     exc.lbfgsb_result = OptimizeResult(
         x=x_best, fun=f_best, jac=g_best, nit=int(st["nit"][0]),
@@ -327,8 +328,8 @@ def _attach_last_accepted(exc, solve):
                      "exception's .lbfgsb_result (x, fun, jac, nit, nfev)")
 
 
-def _result(solve, task, f, nit, nfev, njev, head, col, maxiter, maxfun,
-            log=None, sbgnrm=0.0):
+def solve_result(solve, task, f, nit, nfev, njev, head, col, maxiter,
+                 maxfun, log=None, sbgnrm=0.0):
     """OptimizeResult of a finished solve; x is the solve's own array."""
     task, nit, nfev, njev = int(task), int(nit), int(nfev), int(njev)
     f = float(f)

@@ -31,7 +31,7 @@ from numba import carray, cfunc, njit, types
 from numba.extending import intrinsic
 from numba.core.registry import CPUDispatcher
 
-from .api import _attach_last_accepted, _result, _Solve, overload_entry
+from .api import Solve, attach_last_accepted, overload_entry, solve_result
 from .driver import initialize_at, step_at
 from .finite_diff import fd_gradient_njit, normalize_steps
 from .status import FG, NEW_X
@@ -304,13 +304,13 @@ def solve_compiled(fun, jac, x0, args, lower, upper, nbd, m, factr, pgtol,
         abs_arr, rel = normalize_steps(abs_step, rel_step, n)
     else:
         abs_arr, rel = _NO_STEPS, -1.0
-    solve = _Solve(x0, lower, upper, nbd, m, factr, pgtol, maxls, maxiter,
-                   maxfun)
+    solve = Solve(x0, lower, upper, nbd, m, factr, pgtol, maxls, maxiter,
+                  maxfun)
     try:
         task, f, nit, nfev, njev, head, col = _call_drive(
             drive, fun, jac_fn, solve.addresses, n, m, args, abs_arr, rel)
     except BaseException as exc:
-        _attach_last_accepted(exc, solve)
+        attach_last_accepted(exc, solve)
         raise
-    return _result(solve, task, f, nit, nfev, njev, head, col, maxiter,
-                   maxfun)
+    return solve_result(solve, task, f, nit, nfev, njev, head, col,
+                        maxiter, maxfun)
