@@ -25,6 +25,7 @@ from .result import OptimizeResult
 from .status import FG, NEW_X
 from .validation import (as_gradient, as_scalar_f, as_x0,
                          check_solver_options, unpack_fg)
+from .warm_start import seed_memory_at, warm_start_pairs
 from .workspace import (G, G_PREV, N_FIELDS, S_PAIRS, X_PREV, Y_PAIRS,
                         float_field, layout, state_of)
 
@@ -150,12 +151,13 @@ def _entries():
 
 class Solve:
     """The work buffer of one solve and its layout; the problem's arrays
-    (x0, which becomes x, lower, upper, nbd) are used in place."""
+    (x0, which becomes x, lower, upper, nbd) are used in place.  ``pairs``
+    (s, y), each (k, n) oldest first, seed the memory (warm start)."""
 
     __slots__ = ("buf", "lay", "addresses", "x", "m")
 
     def __init__(self, x0, lower, upper, nbd, m, factr, pgtol, maxls,
-                 maxiter, maxfun):
+                 maxiter, maxfun, pairs=None):
         n = x0.shape[0]
         self.lay = lay = layout(n, m, False)
         self.buf = np.zeros(lay.size >> 3)
@@ -165,6 +167,8 @@ class Solve:
         _entries()[0](self.buf, lay.offsets, self.addresses, x0, lower, upper,
                       nbd, int(m), float(factr), float(pgtol), int(maxls),
                       int(maxiter), int(maxfun))
+        if pairs is not None:  # warm start (``warm_start.warm_start_pairs``)
+            seed_memory_at(self.addresses, n, m, *pairs)
 
     def field(self, k):
         """Float64 field k of length n (a view)."""
@@ -249,11 +253,13 @@ def _run_python(solve, lower, upper, evaluate, callback, log):
 
 
 def _solve(fun, x0, args, jac, bounds, m, ftol, gtol, abs_step, rel_step,
-           maxfun, maxiter, maxls, callback, iprint, minimize_api=False):
+           maxfun, maxiter, maxls, callback, iprint, minimize_api=False,
+           warm_start=None):
     """Common core of fmin_l_bfgs_b and minimize; returns OptimizeResult.
     With ``minimize_api``, scipy.optimize.minimize's conventions: every
     variable fixed by its bounds returns without a solve, and a
-    StopIteration from the callback ends with status 99."""
+    StopIteration from the callback ends with status 99.  ``warm_start``:
+    see ``warm_start.warm_start_pairs``."""
     if not callable(fun):
         raise TypeError(f"fun must be callable, got {type(fun).__name__}")
     x0 = as_x0(x0)
@@ -262,6 +268,7 @@ def _solve(fun, x0, args, jac, bounds, m, ftol, gtol, abs_step, rel_step,
     factr = ftol / EPS
     check_solver_options(m, factr, gtol, maxiter, maxfun, maxls,
                          abs_step if abs_step is not None else 1e-8)
+    pairs = warm_start_pairs(warm_start, n, m)
     if minimize_api and bounds is not None and (lower == upper).all():
         return _all_fixed(fun, lower, args, jac)
 
@@ -270,11 +277,12 @@ def _solve(fun, x0, args, jac, bounds, m, ftol, gtol, abs_step, rel_step,
                  isinstance(jac, CPUDispatcher))):
         from .compiled import solve_compiled
         res = solve_compiled(fun, jac, x0, args, lower, upper, nbd, m, factr,
-                             gtol, maxfun, maxiter, maxls, abs_step, rel_step)
+                             gtol, maxfun, maxiter, maxls, abs_step, rel_step,
+                             pairs)
     else:
         res = _solve_python(fun, x0, args, jac, lower, upper, nbd, m, factr,
                             gtol, abs_step, rel_step, maxfun, maxiter, maxls,
-                            callback, iprint, minimize_api)
+                            callback, iprint, minimize_api, pairs)
     if jac is None:
         _unknown_fixed_gradient(res, lower, upper)
     return res
@@ -282,13 +290,13 @@ def _solve(fun, x0, args, jac, bounds, m, ftol, gtol, abs_step, rel_step,
 
 def _solve_python(fun, x0, args, jac, lower, upper, nbd, m, factr, gtol,
                   abs_step, rel_step, maxfun, maxiter, maxls, callback, iprint,
-                  halt_status_99):
+                  halt_status_99, pairs=None):
     """The solve with a Python objective (reverse communication)."""
     n = x0.shape[0]
     evaluate = _make_objective(fun, jac, args, n, lower, upper, abs_step,
                                rel_step)
     solve = Solve(x0, lower, upper, nbd, m, factr, gtol, maxls, maxiter,
-                  maxfun)
+                  maxfun, pairs)
     log = _Log(iprint, n, m) if iprint >= 0 else None
     try:
         task, njev = _run_python(solve, lower, upper, evaluate,
@@ -397,7 +405,7 @@ def fmin_l_bfgs_b(func: Callable[..., Any], x0: Any,
 
 _KNOWN_OPTIONS = {"maxcor", "ftol", "gtol", "eps", "maxfun", "maxiter",
                   "maxls", "finite_diff_rel_step", "iprint", "disp",
-                  "callback", "workers"}
+                  "callback", "workers", "warm_start"}
 
 
 def minimize(fun: Callable[..., Any], x0: Any, args: tuple = (),
@@ -409,7 +417,9 @@ def minimize(fun: Callable[..., Any], x0: Any, args: tuple = (),
     ``jac``: True (fun returns (f, g)), a callable, None (forward
     differences with absolute step ``eps``) or '2-point' (relative step).
     ``options``: maxcor, ftol, gtol, eps, maxfun, maxiter, maxls,
-    finite_diff_rel_step, iprint, disp.  ``tol`` sets ftol and gtol.
+    finite_diff_rel_step, iprint, disp, and ``warm_start``: an earlier
+    result (or its ``hess_inv``) whose correction pairs start the memory
+    (``warm_start.warm_start_pairs``).  ``tol`` sets ftol and gtol.
     Returns an OptimizeResult with x, fun, jac, nit, nfev, njev, status,
     success, message, hess_inv.
 
@@ -471,7 +481,7 @@ def minimize(fun: Callable[..., Any], x0: Any, args: tuple = (),
                         f"got {type(jac).__name__}")
     return _solve(fun, x0, args, grad, bounds, maxcor, ftol, gtol, abs_step,
                   rel_step, maxfun, maxiter, maxls, callback, iprint,
-                  minimize_api=True)
+                  minimize_api=True, warm_start=opts.get("warm_start"))
 
 
 def _all_fixed(fun, lower, args, jac):

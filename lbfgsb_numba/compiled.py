@@ -290,9 +290,11 @@ def _call_drive(drive, fun, jac, addresses, n, m, args, abs_steps, rel_step):
 
 
 def solve_compiled(fun, jac, x0, args, lower, upper, nbd, m, factr, pgtol,
-                   maxfun, maxiter, maxls, abs_step=None, rel_step=None):
+                   maxfun, maxiter, maxls, abs_step=None, rel_step=None,
+                   pairs=None):
     """Run a solve whose objective is compiled; returns an OptimizeResult
-    identical to the Python path's.  x0 (a private copy) becomes x."""
+    identical to the Python path's.  x0 (a private copy) becomes x;
+    ``pairs`` seed the memory (warm start)."""
     if jac is True:
         drive, jac_fn = drive_combined, fun
     elif jac is None:
@@ -305,7 +307,7 @@ def solve_compiled(fun, jac, x0, args, lower, upper, nbd, m, factr, pgtol,
     else:
         abs_arr, rel = _NO_STEPS, -1.0
     solve = Solve(x0, lower, upper, nbd, m, factr, pgtol, maxls, maxiter,
-                  maxfun)
+                  maxfun, pairs)
     try:
         task, f, nit, nfev, njev, head, col = _call_drive(
             drive, fun, jac_fn, solve.addresses, n, m, args, abs_arr, rel)
