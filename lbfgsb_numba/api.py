@@ -138,7 +138,7 @@ def _entry_point(dispatcher, *example_args):
 
 
 @functools.lru_cache(maxsize=None)
-def _entries():
+def driver_entries():
     """Direct entries of ``setup_at`` and ``step_at``."""
     x, lo, up, nbd = np.zeros(1), np.zeros(1), np.ones(1), np.full(1, 2,
                                                                      np.int32)
@@ -164,9 +164,9 @@ class Solve:
         self.addresses = np.empty(N_FIELDS, np.int64)
         self.x = x0
         self.m = m = int(m)
-        _entries()[0](self.buf, lay.offsets, self.addresses, x0, lower, upper,
-                      nbd, int(m), float(factr), float(pgtol), int(maxls),
-                      int(maxiter), int(maxfun))
+        driver_entries()[0](self.buf, lay.offsets, self.addresses, x0, lower,
+                            upper, nbd, int(m), float(factr), float(pgtol),
+                            int(maxls), int(maxiter), int(maxfun))
         if pairs is not None:  # warm start (``warm_start.warm_start_pairs``)
             seed_memory_at(self.addresses, n, m, *pairs)
 
@@ -228,7 +228,7 @@ def _run_python(solve, lower, upper, evaluate, callback, log):
     nfev_slot = st["nfev"]
     stop_slot = st["stop_request"]
     g_slot = solve.field(G)
-    advance = _entries()[1]
+    advance = driver_entries()[1]
     nfev = njev = 0
     task = advance(addresses, n, m)  # START: asks for f and g at x0
     try:
