@@ -471,7 +471,7 @@ def ask_tell_solve(fg, x0, bounds=None, **options):
     return solver.result()
 
 
-def _recorded(fg):
+def recorded(fg):
     """(fg wrapper that records its values, the list they go to)."""
     values = []
 
@@ -482,7 +482,7 @@ def _recorded(fg):
     return record, values
 
 
-def _replay(values):
+def replay(values):
     """An objective that returns ``values`` in order, whatever x is."""
     nxt = iter(values).__next__
     return lambda x: nxt()
@@ -497,14 +497,14 @@ def ask_tell_cost(n=10, total=1.0):
     objective wrapper and setulb)."""
     sp = _scipy()
     x0 = rosenbrock_start(n)
-    record, ours = _recorded(rosenbrock_numpy)
+    record, ours = recorded(rosenbrock_numpy)
     ask_tell_solve(record, x0)
-    record_ref, theirs = _recorded(rosenbrock_numpy)
+    record_ref, theirs = recorded(rosenbrock_numpy)
     sp(record_ref, x0)
     # a solve takes ~0.2 ms: many short blocks, many minima to choose from
     t_ours, t_ref = compare(
-        [lambda: ask_tell_solve(_replay(ours), x0),
-         lambda: sp(_replay(theirs), x0)], total, blocks=20, pause=0.05)
+        [lambda: ask_tell_solve(replay(ours), x0),
+         lambda: sp(replay(theirs), x0)], total, blocks=20, pause=0.05)
     return len(ours), t_ours / len(ours), t_ref / len(theirs)
 
 
