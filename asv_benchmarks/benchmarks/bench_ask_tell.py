@@ -6,23 +6,9 @@ import time
 
 import numpy as np
 
-try:
-    import lbfgsb_numba
-    from lbfgsb_numba import bench as problems
-except ImportError:  # pragma: no cover - asv reports the benchmark as failed
-    lbfgsb_numba = problems = None
-
-try:
-    from scipy.optimize import fmin_l_bfgs_b as scipy_fmin
-except ImportError:  # pragma: no cover
-    scipy_fmin = None
-
-
-def _require(solver):
-    if lbfgsb_numba is None:
-        raise NotImplementedError("lbfgsb_numba is not importable")
-    if solver == "scipy" and scipy_fmin is None:
-        raise NotImplementedError("scipy is not installed")
+# the package, scipy and the availability check are shared with the
+# solver benchmarks
+from .bench_solvers import _require, problems, scipy_fmin
 
 
 class AskTellPerEvaluation:
