@@ -268,7 +268,7 @@ def _solve(fun, x0, args, jac, bounds, m, ftol, gtol, abs_step, rel_step,
     factr = ftol / EPS
     check_solver_options(m, factr, gtol, maxiter, maxfun, maxls,
                          abs_step if abs_step is not None else 1e-8)
-    pairs = warm_start_pairs(warm_start, n, m)
+    pairs = warm_start_pairs(warm_start, n, int(m))
     if minimize_api and bounds is not None and (lower == upper).all():
         return _all_fixed(fun, lower, args, jac)
 
