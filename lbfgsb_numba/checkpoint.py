@@ -192,7 +192,6 @@ def _check_invariants(state, n, m):
     require(st["dense"] == int(constrained and n <= DENSE_MAX_N and
                                use_dense(n, m)),
             "dense flag inconsistent with n and m")
-    require(np.isfinite(state["x"]).all(), "x not finite")
     for name in _INDEX_FIELDS:
         values = state[name]
         require(((values >= 0) & (values < n)).all(),

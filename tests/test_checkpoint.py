@@ -8,12 +8,16 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+import lbfgsb_numba as lb
 from lbfgsb_numba import LbfgsbSolver
 from lbfgsb_numba.checkpoint import (FORMAT_VERSION, _checksum, check_state,
                                      load_state)
 from oracle_problems import PROBLEMS, tridiag
 from test_ask_tell import assert_same_solve, drive
+from test_properties import _nonconvex, _quadratic, boxed_problems
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -138,7 +142,10 @@ def state():
     ({"free_active": np.full(10, 10, np.int32)}, "free_active"),
     ({"bound_type": np.full(10, 5, np.int32)}, "bound_type"),
     ({"lower": np.full(10, np.nan)}, "bounds"),
-    ({"x": np.full(10, np.inf)}, "x not finite"),
+    ({"changed": np.full(10, -1, np.int32)}, "changed"),
+    ({"where": np.full(10, 4, np.int32)}, "where"),
+    ({"state.stop_request": np.int64(2)}, "stop_request"),
+    ({"state.phase": np.int64(4), "state.task": np.int64(3)}, "task code"),
     ({"s_pairs": np.zeros((10, 9))}, "s_pairs"),
     ({"sy": np.zeros((10, 10), np.float32)}, "sy"),
     ({"n": np.int64(11)}, "shape"),
@@ -200,3 +207,28 @@ def test_corrupt_files_give_value_errors(state, tmp_path):
         load_state(bad)
     with pytest.raises(FileNotFoundError):
         load_state(tmp_path / "none.npz")
+
+
+# ------------------------------------------------------------ properties
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(boxed_problems(), st.sampled_from(["convex", "nonconvex"]),
+       st.floats(0.0, 1.0), st.sampled_from([2, 5]))
+def test_random_problems_resume_from_any_point(problem, kind, where, m):
+    """Random boxes (infinite sides, fixed variables, x0 outside): every
+    valid state passes the checks and resumes to the uninterrupted solve,
+    which is minimize's."""
+    lower, upper, x0, seed = problem
+    fg = (_quadratic if kind == "convex" else _nonconvex)(seed, x0.size)
+    bounds = list(zip(lower, upper))  # (lower, upper) reads as pairs at n = 2
+    ref = lb.minimize(fg, x0, jac=True, bounds=bounds,
+                      options={"maxcor": m})
+    k = int(round(where * ref.nfev))
+    solver = LbfgsbSolver(x0, bounds, maxcor=m)
+    for _ in range(k):
+        if solver.done:
+            break
+        solver.tell(*fg(solver.ask()))
+    resumed = LbfgsbSolver.from_state(solver.state())
+    assert_same_solve(drive(resumed, fg)[0], ref)
