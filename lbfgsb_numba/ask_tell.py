@@ -20,27 +20,62 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional
 
+import functools
+
 import numpy as np
+from numba import njit
 
 from . import status as _status
 from .api import (EPS, Solve, callback_adapter, driver_entries,
-                  last_accepted, solve_result)
+                  last_accepted, overload_entry, solve_result)
 from .bounds import normalize_bounds
 from .checkpoint import (check_state, load_state, restore_workspace,
                          save_state, workspace_state)
-from .driver import PHASE_DONE, PHASE_NEW_X, PHASE_SEARCH, PHASE_START
+from .driver import (PHASE_DONE, PHASE_NEW_X, PHASE_SEARCH, PHASE_START,
+                     step_at)
 from .hess_inv import LbfgsInvHessProduct, pairs_in_order
 from .result import OptimizeResult
 from .status import FG, NEW_X, STOP_CALLBACK
 from .validation import as_gradient, as_scalar_f, as_x0, check_solver_options
 from .warm_start import warm_start_pairs
-from .workspace import G, G_PREV, X_PREV, workspace_arrays
+from .workspace import (G, G_PREV, X_PREV, evaluation_views,
+                        workspace_arrays)
 
 __all__ = ["LbfgsbSolver"]
 
 _F64 = np.dtype(np.float64)
 _ALL_FIXED = "All independent variables were fixed by bounds."
 _STOPPED = "`callback` raised `StopIteration`."
+
+
+@njit(cache=True, nogil=True)
+def tell_at(addresses, n, m, f, g, nfev, pause_at_new_x):
+    """Put f, its gradient g (n,) and the count of evaluations into the
+    workspace at ``addresses`` and step the solver until it wants the next
+    evaluation or is done: one crossing per ``tell``.  Returns the task
+    code (FG or a final code), NEW_X when a new iterate was accepted and
+    ``pause_at_new_x`` (the caller steps on after its callback), or minus
+    the task code when a new iterate was accepted on the way."""
+    x, g_work, lower, upper, state = evaluation_views(addresses, n)
+    st = state[0]
+    st.f = f
+    for i in range(n):
+        g_work[i] = g[i]
+    st.nfev = nfev
+    task = step_at(addresses, n, m)
+    if task != NEW_X or pause_at_new_x:
+        return task
+    return -step_at(addresses, n, m)
+
+
+@functools.lru_cache(maxsize=None)
+def _tell_entry():
+    """Direct entry of ``tell_at`` for gradients of any layout."""
+    solve = Solve(np.zeros(1), np.full(1, -np.inf), np.full(1, np.inf),
+                  np.zeros(1, np.int32), 1, 1e7, 1e-5, 20, 1, 1)
+    example = (solve.addresses, 1, 1, 0.0, np.zeros(4)[::2], 1, False)
+    tell_at(*example)
+    return overload_entry(tell_at, example)
 
 
 class LbfgsbSolver:
@@ -74,7 +109,7 @@ class LbfgsbSolver:
     """
 
     __slots__ = ("_solve", "_lower", "_upper", "_nbd", "_task", "_advance",
-                 "_addresses", "_n", "_m", "_shape", "_x", "_f_slot",
+                 "_tell", "_addresses", "_n", "_m", "_shape", "_x", "_f_slot",
                  "_g_slot", "_nfev_slot", "_stop_slot", "_nfev", "_callback")
 
     def __init__(self, x0: Any, bounds: Any = None, *, maxcor: int = 10,
@@ -103,6 +138,7 @@ class LbfgsbSolver:
         self._solve = solve
         self._lower, self._upper, self._nbd = lower, upper, nbd
         self._advance = driver_entries()[1]
+        self._tell = _tell_entry()
         self._addresses = solve.addresses
         self._n = n = solve.x.shape[0]
         self._m = solve.m
@@ -143,18 +179,18 @@ class LbfgsbSolver:
         if not (type(g) is np.ndarray and g.dtype is _F64 and
                 g.shape == self._shape):
             g = as_gradient(g, self._n)
-        self._f_slot[0] = f
-        self._g_slot[:] = g
         self._nfev += 1
-        self._nfev_slot[0] = self._nfev
-        task = self._advance(self._addresses, self._n, self._m)
+        callback = self._callback
+        task = self._tell(self._addresses, self._n, self._m, f, g,
+                          self._nfev, callback is not None)
         if task != NEW_X:
+            if task < 0:  # a new iterate on the way (no callback)
+                self._task = -task
+                return True
             self._task = task
             return False
         self._task = NEW_X
-        callback = self._callback
-        if callback is not None and callback(self._x,
-                                             float(self._f_slot[0])):
+        if callback(self._x, float(self._f_slot[0])):
             self._stop_slot[0] = 1
         self._task = self._advance(self._addresses, self._n, self._m)
         return True

@@ -210,3 +210,31 @@ def test_progress_before_the_end():
     x = solver.ask()
     x[:] = 99.0  # ask() hands out a copy
     assert (solver.ask() != 99.0).all()
+
+
+@pytest.mark.parametrize("layout", ["strided", "readonly", "float32",
+                                    "column"])
+def test_gradients_of_any_layout(layout):
+    """A gradient handed over as a strided view, read-only, float32 or
+    (n, 1) gives the same solve as a plain float64 vector."""
+    def convert(g):
+        if layout == "strided":
+            return np.repeat(g, 3)[::3]
+        if layout == "readonly":
+            g = g.copy()
+            g.flags.writeable = False
+            return g
+        if layout == "float32":
+            return g.astype(np.float32).astype(np.float64).astype(np.float32)
+        return g.reshape(-1, 1)
+
+    def fg(x):
+        f, g = rosenbrock(x)
+        return f, convert(g)
+
+    def reference(x):
+        f, g = rosenbrock(x)
+        return f, np.asarray(convert(g), dtype=np.float64).ravel().copy()
+    res = drive(LbfgsbSolver(X4, B4), fg)[0]
+    assert_same_solve(res, drive(LbfgsbSolver(X4, B4), reference)[0])
+    assert res.nit > 5
