@@ -110,7 +110,8 @@ class LbfgsbSolver:
 
     __slots__ = ("_solve", "_lower", "_upper", "_nbd", "_task", "_advance",
                  "_tell", "_addresses", "_n", "_m", "_shape", "_x", "_f_slot",
-                 "_g_slot", "_nfev_slot", "_stop_slot", "_nfev", "_callback")
+                 "_g_slot", "_nfev_slot", "_stop_slot", "_nfev", "_callback",
+                 "_user_callback")
 
     def __init__(self, x0: Any, bounds: Any = None, *, maxcor: int = 10,
                  ftol: Optional[float] = None, gtol: Optional[float] = None,
@@ -150,6 +151,7 @@ class LbfgsbSolver:
         self._stop_slot = st["stop_request"]
         self._g_slot = solve.field(G)
         self._callback = callback_adapter(callback)
+        self._user_callback = callback
 
     # ------------------------------------------------------------ ask/tell
 
@@ -332,6 +334,12 @@ class LbfgsbSolver:
         """A solver that continues from the state saved at ``path``
         (ValueError if the file is not a complete, unaltered state)."""
         return cls.from_state(load_state(path), callback)
+
+    def __reduce__(self):
+        """Pickling and copy.copy/deepcopy go through ``state()``: the copy
+        is an independent solver (the work buffer is addressed by raw
+        pointers, which must never be shared or carried over)."""
+        return (type(self).from_state, (self.state(), self._user_callback))
 
     def __repr__(self):
         return (f"<LbfgsbSolver n={self._n} m={self._m} nit={self.nit} "

@@ -232,3 +232,17 @@ def test_random_problems_resume_from_any_point(problem, kind, where, m):
         solver.tell(*fg(solver.ask()))
     resumed = LbfgsbSolver.from_state(solver.state())
     assert_same_solve(drive(resumed, fg)[0], ref)
+
+
+def test_copies_and_pickles_are_independent_solvers():
+    import copy
+    import pickle
+    case = CASES["rosenbrock_10_box"]
+    ref = drive(advanced(case, 0), case[0], case[3])[0]
+    solver = advanced(case, 15)
+    copies = [copy.copy(solver), copy.deepcopy(solver),
+              pickle.loads(pickle.dumps(solver))]
+    for other in copies:
+        assert other._addresses[0] != solver._addresses[0]
+    for other in copies + [solver]:  # each goes on alone, same bits
+        assert_same_solve(drive(other, case[0], case[3])[0], ref)
