@@ -33,15 +33,18 @@ import numpy as np
 from .dense_model import use_dense
 from .driver import PHASE_DONE, PHASE_START
 from .line_search import SEARCH_ERROR, SEARCH_START
-from .status import _MESSAGES
+from .status import (ABNORMAL_LINE_SEARCH, ABNORMAL_NONFINITE_SEARCH,
+                     ABNORMAL_NONFINITE_START, ABNORMAL_NOT_DESCENT, CONV_F,
+                     CONV_GRAD, STOP_CALLBACK, STOP_MAXFUN, STOP_MAXITER)
 from .workspace import (DENSE_MAX_N, SEARCH_DTYPE, STATE_DTYPE, Workspace,
-                        _FIELD_KIND, _KIND_DTYPES, field_shape)
+                        field_dtype, field_shape)
 
 FORMAT = "lbfgsb_numba.solver_state"
 FORMAT_VERSION = 1
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "workspace_state", "check_state",
-           "restore_workspace", "save_state", "load_state"]
+           "restore_workspace", "save_state", "load_state",
+           "state_checksum"]
 
 _RECORDS = {"state": STATE_DTYPE, "search": SEARCH_DTYPE}
 _ARRAY_FIELDS = [k for k in Workspace._fields if k not in _RECORDS]
@@ -49,15 +52,16 @@ _HEADER = ("format", "format_version", "n", "m")
 _FLAGS = ("stop_request", "updated", "projected", "constrained", "boxed",
           "dense", "refactor", "k_products_stale", "k_factor_stale",
           "x_is_last_eval", "nonfinite_trial")
-_FINAL_CODES = frozenset(code for code in _MESSAGES if code >= 400)
+_FINAL_CODES = frozenset((CONV_GRAD, CONV_F, STOP_MAXFUN, STOP_MAXITER,
+                          STOP_CALLBACK, ABNORMAL_LINE_SEARCH,
+                          ABNORMAL_NONFINITE_START, ABNORMAL_NONFINITE_SEARCH,
+                          ABNORMAL_NOT_DESCENT))
 _INDEX_FIELDS = ("break_index", "free_active", "changed")
 
 
-def _field_dtype(name):
-    return _KIND_DTYPES[int(_FIELD_KIND[Workspace._fields.index(name)])]
-
-
-def _checksum(state: dict) -> str:
+def state_checksum(state: dict) -> str:
+    """SHA-256 (hex) of every entry of a state but ``checksum``: key,
+    dtype, shape and bytes, in key order."""
     digest = hashlib.sha256()
     for key in sorted(state):
         if key == "checksum":
@@ -81,7 +85,7 @@ def workspace_state(ws: Workspace) -> dict[str, Any]:
         values = getattr(ws, record)[0]
         for key in dtype.names:
             state[f"{record}.{key}"] = dtype.fields[key][0].type(values[key])
-    state["checksum"] = np.str_(_checksum(state))
+    state["checksum"] = np.str_(state_checksum(state))
     return state
 
 
@@ -126,7 +130,7 @@ def check_state(state: Any) -> tuple[int, int]:
     for name in _ARRAY_FIELDS:
         value = state[name]
         shape = field_shape(Workspace._fields.index(name), n, m)
-        dtype = _field_dtype(name)
+        dtype = field_dtype(Workspace._fields.index(name))
         if (not isinstance(value, np.ndarray) or value.dtype != dtype or
                 value.shape != shape):
             got = (f"{value.dtype} {value.shape}" if isinstance(
@@ -137,7 +141,7 @@ def check_state(state: Any) -> tuple[int, int]:
         for key in dtype.names:
             _scalar(state, f"{record}.{key}", dtype.fields[key][0].kind)
     checksum = np.asarray(state["checksum"])
-    if checksum.dtype.kind != "U" or str(checksum) != _checksum(state):
+    if checksum.dtype.kind != "U" or str(checksum) != state_checksum(state):
         raise _bad("checksum mismatch: the state was altered or corrupted")
     _check_invariants(state, n, m)
     return n, m

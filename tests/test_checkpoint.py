@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import lbfgsb_numba as lb
 from lbfgsb_numba import LbfgsbSolver
-from lbfgsb_numba.checkpoint import (FORMAT_VERSION, _checksum, check_state,
+from lbfgsb_numba.checkpoint import (FORMAT_VERSION, state_checksum, check_state,
                                      load_state)
 from oracle_problems import PROBLEMS, tridiag
 from test_ask_tell import assert_same_solve, drive
@@ -118,7 +118,7 @@ def _resigned(state, **changes):
     the checks behind the checksum)."""
     bad = dict(state)
     bad.update(changes)
-    bad["checksum"] = np.str_(_checksum(bad))
+    bad["checksum"] = np.str_(state_checksum(bad))
     return bad
 
 
