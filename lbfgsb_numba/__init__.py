@@ -32,5 +32,5 @@ def __getattr__(name):
 __version__ = "0.1.0"
 
 __all__ = ["fmin_l_bfgs_b", "minimize", "minimize_batch", "njit_minimize",
-           "NjitResult", "LbfgsbSolver", "LbfgsInvHessProduct", "OptimizeResult",
-           "BatchResult", "status"]
+           "NjitResult", "LbfgsbSolver", "LbfgsInvHessProduct",
+           "OptimizeResult", "BatchResult", "status"]

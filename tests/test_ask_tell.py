@@ -204,8 +204,8 @@ def test_progress_before_the_end():
     early = solver.result()
     assert early.nfev == 0 and np.isnan(early.fun) and early.status == -1
     assert solver.message == "FG" and not solver.done
-    np.testing.assert_array_equal(solver.ask(), np.clip(X4, [-2, -0.5, -np.inf, 0],
-                                                        [2, 0.8, 2, np.inf]))
+    x0_in_box = np.clip(X4, [-2, -0.5, -np.inf, 0], [2, 0.8, 2, np.inf])
+    np.testing.assert_array_equal(solver.ask(), x0_in_box)
     assert "LbfgsbSolver n=4" in repr(solver)
     x = solver.ask()
     x[:] = 99.0  # ask() hands out a copy
@@ -238,3 +238,24 @@ def test_gradients_of_any_layout(layout):
     res = drive(LbfgsbSolver(X4, B4), fg)[0]
     assert_same_solve(res, drive(LbfgsbSolver(X4, B4), reference)[0])
     assert res.nit > 5
+
+
+def test_exception_in_callback_propagates_and_the_solve_can_go_on():
+    calls = []
+
+    def callback(xk):
+        calls.append(xk.copy())
+        if len(calls) == 3:
+            raise KeyError("from the callback")
+    solver = LbfgsbSolver(X4, B4, callback=callback)
+    with pytest.raises(KeyError, match="from the callback"):
+        while not solver.done:
+            solver.tell(*rosenbrock(solver.ask()))
+    assert solver.nit == 3 and not solver.done
+    # the state survives a checkpoint taken right there, and both go on to
+    # the solve that was never interrupted
+    resumed = LbfgsbSolver.from_state(solver.state())
+    ref = drive(LbfgsbSolver(X4, B4), rosenbrock)[0]
+    assert_same_solve(drive(solver, rosenbrock)[0], ref)
+    assert_same_solve(drive(resumed, rosenbrock)[0], ref)
+    assert len(calls) == ref.nit

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 import lbfgsb_numba as lb
 from lbfgsb_numba import LbfgsbSolver
-from lbfgsb_numba.checkpoint import (FORMAT_VERSION, state_checksum, check_state,
-                                     load_state)
+from lbfgsb_numba.checkpoint import (FORMAT_VERSION, check_state,
+                                     load_state, state_checksum)
 from oracle_problems import PROBLEMS, tridiag
 from test_ask_tell import assert_same_solve, drive
 from test_properties import _nonconvex, _quadratic, boxed_problems
