@@ -3,13 +3,15 @@
 Drop-in for ``scipy.optimize.fmin_l_bfgs_b`` and
 ``scipy.optimize.minimize(method='L-BFGS-B')``, plus fully compiled solves
 (``njit_minimize``, callable from ``@njit`` code) and batched solves of many
-independent problems in parallel (``minimize_batch``).
+independent problems in parallel (``minimize_batch``), and a solver object
+driven by ask/tell with checkpoints and warm starts (``LbfgsbSolver``).
 
 References: R. H. Byrd, P. Lu, J. Nocedal and C. Zhu, SIAM J. Sci. Comput.
 16(5), 1995; C. Zhu, R. H. Byrd, P. Lu and J. Nocedal, ACM TOMS 23(4), 1997
 (Algorithm 778); J. L. Morales and J. Nocedal, ACM TOMS 38(1), 2011.
 """
 from .api import fmin_l_bfgs_b, minimize
+from .ask_tell import LbfgsbSolver
 from .hess_inv import LbfgsInvHessProduct
 from .njit_entry import njit_minimize
 from .result import BatchResult, OptimizeResult
@@ -31,5 +33,5 @@ def __getattr__(name):
 __version__ = "0.1.0"
 
 __all__ = ["fmin_l_bfgs_b", "minimize", "minimize_batch", "njit_minimize",
-           "NjitResult", "LbfgsInvHessProduct", "OptimizeResult",
-           "BatchResult", "status"]
+           "NjitResult", "LbfgsbSolver", "LbfgsInvHessProduct",
+           "OptimizeResult", "BatchResult", "status"]

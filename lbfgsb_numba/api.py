@@ -26,6 +26,7 @@ from .status import FG, NEW_X
 from .validation import (as_gradient, as_scalar_f, as_x0,
                          check_solver_options, iprint_level,
                          optimize_warning, unpack_fg)
+from .warm_start import seed_memory_at, warm_start_pairs
 from .workspace import (G, G_PREV, N_FIELDS, S_PAIRS, X_PREV, Y_PAIRS,
                         float_field, layout, state_of)
 
@@ -89,7 +90,7 @@ def _make_objective(fun, jac, args, n, lower, upper, abs_step, rel_step,
     return evaluate
 
 
-def _callback_adapter(callback):
+def callback_adapter(callback):
     """Return ``call(x, f) -> halt`` for old-style ``callback(xk)`` and
     new-style ``callback(intermediate_result)`` callbacks (and callbacks
     already wrapped by scipy.optimize.minimize)."""
@@ -144,7 +145,7 @@ def _entry_point(dispatcher, *example_args):
 
 
 @functools.lru_cache(maxsize=None)
-def _entries():
+def driver_entries():
     """Direct entries of ``setup_at`` and ``step_at``."""
     x, lo, up, nbd = np.zeros(1), np.zeros(1), np.ones(1), np.full(1, 2,
                                                                      np.int32)
@@ -155,23 +156,26 @@ def _entries():
     return setup, _entry_point(step_at, addresses, 1, 1)
 
 
-class _Solve:
+class Solve:
     """The work buffer of one solve and its layout; the problem's arrays
-    (x0, which becomes x, lower, upper, nbd) are used in place."""
+    (x0, which becomes x, lower, upper, nbd) are used in place.  ``pairs``
+    (s, y), each (k, n) oldest first, seed the memory (warm start)."""
 
     __slots__ = ("buf", "lay", "addresses", "x", "m")
 
     def __init__(self, x0, lower, upper, nbd, m, factr, pgtol, maxls,
-                 maxiter, maxfun):
+                 maxiter, maxfun, pairs=None):
         n = x0.shape[0]
         self.lay = lay = layout(n, m, False)
         self.buf = np.zeros(lay.size >> 3)
         self.addresses = np.empty(N_FIELDS, np.int64)
         self.x = x0
         self.m = m = int(m)
-        _entries()[0](self.buf, lay.offsets, self.addresses, x0, lower, upper,
-                      nbd, int(m), float(factr), float(pgtol), int(maxls),
-                      int(maxiter), int(maxfun))
+        driver_entries()[0](self.buf, lay.offsets, self.addresses, x0, lower,
+                            upper, nbd, int(m), float(factr), float(pgtol),
+                            int(maxls), int(maxiter), int(maxfun))
+        if pairs is not None:  # warm start (``warm_start.warm_start_pairs``)
+            seed_memory_at(self.addresses, n, m, *pairs)
 
     def field(self, k):
         """Float64 field k of length n (a view)."""
@@ -212,7 +216,7 @@ class _Log:
               f"f = {f:.15e}, |proj g| = {pgnorm:.5e}")
 
 
-def _last_accepted(solve):
+def last_accepted(solve):
     """(x, f, g) of the last accepted iterate (not a line-search trial)."""
     st = solve.state()
     if int(st["phase"][0]) == PHASE_SEARCH:
@@ -231,7 +235,7 @@ def _run_python(solve, lower, upper, evaluate, callback, log):
     nfev_slot = st["nfev"]
     stop_slot = st["stop_request"]
     g_slot = solve.field(G)
-    advance = _entries()[1]
+    advance = driver_entries()[1]
     nfev = njev = 0
     task = advance(addresses, n, m)  # START: asks for f and g at x0
     try:
@@ -257,13 +261,14 @@ def _run_python(solve, lower, upper, evaluate, callback, log):
 
 def _solve(fun, x0, args, jac, bounds, m, ftol, gtol, abs_step, rel_step,
            maxfun, maxiter, maxls, callback, iprint, minimize_api=False,
-           scheme="2-point"):
+           scheme="2-point", warm_start=None):
     """Common core of fmin_l_bfgs_b and minimize; returns OptimizeResult.
     ``jac``: True, a callable, or None for finite differences by
     ``scheme`` ('2-point', '3-point', 'cs') with ``abs_step`` or
     ``rel_step``.  With ``minimize_api``, scipy.optimize.minimize's
     conventions: every variable fixed by its bounds returns without a
-    solve, and a StopIteration from the callback ends with status 99."""
+    solve, and a StopIteration from the callback ends with status 99.
+    ``warm_start``: see ``warm_start.warm_start_pairs``."""
     if not callable(fun):
         raise TypeError(f"fun must be callable, got {type(fun).__name__}")
     x0 = as_x0(x0)
@@ -273,6 +278,7 @@ def _solve(fun, x0, args, jac, bounds, m, ftol, gtol, abs_step, rel_step,
     maxiter, maxfun = check_solver_options(
         m, factr, gtol, maxiter, maxfun, maxls,
         abs_step if abs_step is not None else 1e-8)
+    pairs = warm_start_pairs(warm_start, n, int(m))
     if minimize_api and bounds is not None and (lower == upper).all():
         return _all_fixed(fun, lower, args, jac)
 
@@ -282,11 +288,11 @@ def _solve(fun, x0, args, jac, bounds, m, ftol, gtol, abs_step, rel_step,
         from .compiled import solve_compiled
         res = solve_compiled(fun, jac, x0, args, lower, upper, nbd, m, factr,
                              gtol, maxfun, maxiter, maxls, abs_step, rel_step,
-                             scheme)
+                             scheme, pairs)
     else:
         res = _solve_python(fun, x0, args, jac, lower, upper, nbd, m, factr,
                             gtol, abs_step, rel_step, maxfun, maxiter, maxls,
-                            callback, iprint, minimize_api, scheme)
+                            callback, iprint, minimize_api, scheme, pairs)
     if jac is None:
         _unknown_fixed_gradient(res, lower, upper)
     return res
@@ -294,23 +300,24 @@ def _solve(fun, x0, args, jac, bounds, m, ftol, gtol, abs_step, rel_step,
 
 def _solve_python(fun, x0, args, jac, lower, upper, nbd, m, factr, gtol,
                   abs_step, rel_step, maxfun, maxiter, maxls, callback, iprint,
-                  halt_status_99, scheme="2-point"):
+                  halt_status_99, scheme="2-point", pairs=None):
     """The solve with a Python objective (reverse communication)."""
     n = x0.shape[0]
     evaluate = _make_objective(fun, jac, args, n, lower, upper, abs_step,
                                rel_step, scheme)
-    solve = _Solve(x0, lower, upper, nbd, m, factr, gtol, maxls, maxiter,
-                   maxfun)
+    solve = Solve(x0, lower, upper, nbd, m, factr, gtol, maxls, maxiter,
+                  maxfun, pairs)
     log = _Log(iprint, n, m) if iprint >= 0 else None
     try:
         task, njev = _run_python(solve, lower, upper, evaluate,
-                                 _callback_adapter(callback), log)
+                                 callback_adapter(callback), log)
     except BaseException as exc:
-        _attach_last_accepted(exc, solve)
+        attach_last_accepted(exc, solve)
         raise
     st = solve.state()[0]
-    res = _result(solve, task, st["f"], st["nit"], st["nfev"], njev,
-                  st["head"], st["col"], maxiter, maxfun, log, st["sbgnrm"])
+    res = solve_result(solve, task, st["f"], st["nit"], st["nfev"], njev,
+                       st["head"], st["col"], maxiter, maxfun, log,
+                       st["sbgnrm"])
     if halt_status_99 and int(st["stop_request"]):
         res.update(success=False, status=99,
                    message="`callback` raised `StopIteration`.")
@@ -326,7 +333,7 @@ def _unknown_fixed_gradient(res, lower, upper):
         res["jac"][fixed] = np.nan
 
 
-def _attach_last_accepted(exc, solve):
+def attach_last_accepted(exc, solve):
     """Attach the last accepted iterate to an exception from user code.
     When no evaluation has returned yet (the objective raised on its first
     call, nfev 0), nothing is known but the starting point: x is x0
@@ -336,7 +343,7 @@ def _attach_last_accepted(exc, solve):
     if nfev == 0:
         x_best, f_best, g_best = solve.x.copy(), None, None
     else:
-        x_best, f_best, g_best = _last_accepted(solve)
+        x_best, f_best, g_best = last_accepted(solve)
     attach_result(exc, result_class()(
         x=x_best, fun=f_best, jac=g_best, nit=int(st["nit"][0]),
         nfev=nfev, success=False, status=2,
@@ -357,8 +364,8 @@ def attach_result(exc, result):
             "exception's .lbfgsb_result (x, fun, jac, nit, nfev)")
 
 
-def _result(solve, task, f, nit, nfev, njev, head, col, maxiter, maxfun,
-            log=None, sbgnrm=0.0):
+def solve_result(solve, task, f, nit, nfev, njev, head, col, maxiter,
+                 maxfun, log=None, sbgnrm=0.0):
     """OptimizeResult of a finished solve; x is the solve's own array."""
     task, nit, nfev, njev = int(task), int(nit), int(nfev), int(njev)
     f = float(f)
@@ -417,7 +424,7 @@ _OPTION_DEFAULTS = {
     "maxcor": 10, "ftol": 2.2204460492503131e-09, "gtol": 1e-5, "eps": 1e-8,
     "maxfun": 15000, "maxiter": 15000, "maxls": 20,
     "finite_diff_rel_step": None, "iprint": -1, "disp": None,
-    "callback": None, "workers": None}
+    "callback": None, "workers": None, "warm_start": None}
 _FD_SCHEMES = ("2-point", "3-point", "cs")
 _NOT_GIVEN = object()  # a keyword scipy.optimize.minimize always passes
 
@@ -510,7 +517,9 @@ def minimize(fun: Callable[..., Any], x0: Any, args: tuple = (),
     at a bound) or 'cs' (complex step; ``fun`` must accept complex x).
     ``options`` (also accepted as keywords): maxcor, ftol, gtol, eps,
     maxfun, maxiter, maxls, finite_diff_rel_step (scalar or per variable),
-    iprint, disp, callback, workers (accepted, unused).  ``tol`` sets ftol
+    iprint, disp, callback, workers (accepted, unused), and ``warm_start``:
+    an earlier result (or its ``hess_inv``) whose correction pairs start
+    the memory (``warm_start.warm_start_pairs``).  ``tol`` sets ftol
     and gtol.  ``method`` may be given as 'L-BFGS-B' (any case); any other
     method is a ValueError, an unknown keyword a TypeError.
     Returns an OptimizeResult (``scipy.optimize.OptimizeResult`` when
@@ -537,7 +546,8 @@ def minimize(fun: Callable[..., Any], x0: Any, args: tuple = (),
                   abs_step, rel_step, opts["maxfun"], opts["maxiter"],
                   opts["maxls"], callback,
                   iprint_level(opts["iprint"], opts["disp"]),
-                  minimize_api=True, scheme=scheme)
+                  minimize_api=True, scheme=scheme,
+                  warm_start=opts["warm_start"])
 
 
 def _all_fixed(fun, lower, args, jac):

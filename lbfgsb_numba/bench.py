@@ -13,6 +13,9 @@ prints, for one run on this machine, ours vs scipy as ratios:
 * large n = 10^6 with bounds: time and peak memory (each solve in a fresh
   process; memory is tracemalloc's peak of what the solve allocates, which
   covers numpy arrays and both solvers' work arrays);
+* ask/tell: the solver's own cost per evaluation at n = 10 against
+  scipy's, and the evaluations a warm start saves on a drifting sequence of
+  fits;
 * first solve in a fresh process (import included, warm cache).
 
 Timings alternate blocks of ours and scipy's calls, with a pause after each
@@ -413,6 +416,8 @@ def main(argv=None):
               f"{o['peak_mb'] / max(s['peak_mb'], 1e-9):.2f}; nit "
               f"{o['nit']}/{s['nit']}")
 
+    ask_tell_report(quick)
+
     print(f"\nFirst solve in a fresh process (import included, warm cache): "
           f"Python path {first_solve():.2f} s, compiled path "
           f"{first_solve(compiled=True):.2f} s")
@@ -450,6 +455,130 @@ def plot(path, quick=False):
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     print(f"plot saved to {path}")
+
+
+# ------------------------------------------------ ask/tell and warm starts
+
+
+def ask_tell_solve(fg, x0, bounds=None, **options):
+    """One solve by ``LbfgsbSolver`` ask/tell with ``fg(x) -> (f, g)``;
+    returns the solver's result."""
+    from .ask_tell import LbfgsbSolver
+    solver = LbfgsbSolver(x0, bounds, **options)
+    ask, tell = solver.ask, solver.tell
+    while not solver.done:
+        tell(*fg(ask()))
+    return solver.result()
+
+
+def recorded(fg):
+    """(fg wrapper that records its values, the list they go to)."""
+    values = []
+
+    def record(x):
+        out = fg(x)
+        values.append(out)
+        return out
+    return record, values
+
+
+def replay(values):
+    """An objective that returns ``values`` in order, whatever x is."""
+    nxt = iter(values).__next__
+    return lambda x: nxt()
+
+
+def ask_tell_cost(n=10, total=1.0):
+    """(nfev, our own cost per evaluation, scipy's own cost per evaluation)
+    in seconds, for chained Rosenbrock: each solver is timed on a replay of
+    the values its own solve received (the same iterates, the objective
+    costing nothing), so that only the solver's own work is timed: ours is
+    the solver's construction, ask, tell and the solver step; scipy's is
+    fmin_l_bfgs_b's loop (its objective wrapper and setulb).  The fastest
+    whole solve of each, divided by its evaluations."""
+    sp = _scipy()
+    x0 = rosenbrock_start(n)
+    record, ours = recorded(rosenbrock_numpy)
+    ask_tell_solve(record, x0)
+    record_ref, theirs = recorded(rosenbrock_numpy)
+    sp(record_ref, x0)
+    # a solve takes ~0.2 ms: alternate blocks of single solves (with a
+    # pause after each block, see ``compare``) and keep the fastest solve
+    # of each, which a busy machine disturbs least
+    fns = (lambda: ask_tell_solve(replay(ours), x0),
+           lambda: sp(replay(theirs), x0))
+    best = [np.inf, np.inf]
+    blocks = 20
+    for _ in range(blocks):
+        for i, fn in enumerate(fns):
+            end = time.perf_counter() + total / blocks / 2
+            while time.perf_counter() < end:
+                t0 = time.perf_counter()
+                fn()
+                best[i] = min(best[i], time.perf_counter() - t0)
+            time.sleep(0.05)
+    t_ours, t_ref = best
+    return len(ours), t_ours / len(ours), t_ref / len(theirs)
+
+
+def drifting_fit_data(count=40, seed=1, drift=0.01, problem=FIT):
+    """``count`` data sets of ``problem``'s model whose true parameters
+    drift by about ``drift`` (relative) from one to the next, with the
+    same noise: a sequence of related least-squares fits."""
+    rng = np.random.default_rng(seed)
+    p = problem.x0.copy()
+    noise = rng.normal(0.0, 0.005, problem.t.size)
+    t = problem.t
+    data = []
+    for _ in range(count):
+        p = p * (1.0 + rng.normal(0.0, drift, 5))
+        p[4] += rng.normal(0.0, drift / 5)
+        data.append(p[0] * np.exp(-p[1] * t) + p[2] * np.exp(-p[3] * t)
+                    + p[4] + noise)
+    return data
+
+
+def warm_start_savings(data=None, options=None, fun=two_exp_njit,
+                       problem=FIT):
+    """Solve a drifting sequence of fits twice with ``minimize``, each
+    solve from the previous solution: cold (new memory) and warm
+    (``warm_start`` = the previous result).  Returns (nfev cold, nfev
+    warm) per solve after the first, as arrays, and the largest relative
+    difference of the final f."""
+    from .api import minimize
+    data = drifting_fit_data(problem=problem) if data is None else data
+    bounds = (FIT_LOWER, FIT_UPPER)
+    x_cold = x_warm = problem.x0
+    previous = None
+    cold, warm, diff = [], [], 0.0
+    for y in data:
+        rc = minimize(fun, x_cold, args=(problem.t, y), jac=True,
+                      bounds=bounds, options=options)
+        rw = minimize(fun, x_warm, args=(problem.t, y), jac=True,
+                      bounds=bounds, options=options, warm_start=previous)
+        cold.append(rc.nfev)
+        warm.append(rw.nfev)
+        diff = max(diff, abs(rw.fun - rc.fun) / max(abs(rc.fun), 1e-300))
+        x_cold, x_warm, previous = rc.x, rw.x, rw
+    return np.array(cold[1:]), np.array(warm[1:]), diff
+
+
+def ask_tell_report(quick=False):
+    """Print the ask/tell and warm-start rows of the bench."""
+    nfev, ours, ref = ask_tell_cost(10, total=0.4 if quick else 1.5)
+    print(f"\nAsk/tell, chained Rosenbrock n = 10 ({nfev} evaluations, "
+          f"objective values replayed):\n  solver's own cost per "
+          f"evaluation: ours (ask + tell) {ours * 1e6:.2f} us, scipy "
+          f"fmin_l_bfgs_b {ref * 1e6:.2f} us, ratio {ours / ref:.2f}")
+    for label, options in (("default tolerances", None),
+                           ("ftol 1e-12, gtol 1e-8",
+                            {"ftol": 1e-12, "gtol": 1e-8})):
+        cold, warm, diff = warm_start_savings(options=options)
+        print(f"Warm start, {cold.size} drifting 5-parameter fits ({label}),"
+              f" each from the previous solution:\n  mean nfev cold "
+              f"{cold.mean():.1f}, warm {warm.mean():.1f} "
+              f"({1 - warm.sum() / cold.sum():.0%} fewer); final f within "
+              f"{diff:.0e} relative")
 
 
 if __name__ == "__main__":

@@ -33,8 +33,8 @@ from numba.extending import intrinsic
 from numba.core.errors import TypingError
 from numba.core.registry import CPUDispatcher
 
-from .api import (_attach_last_accepted, _result, _Solve, attach_result,
-                  overload_entry)
+from .api import (Solve, attach_last_accepted, attach_result,
+                  overload_entry, solve_result)
 from .bounds import check_bound_values
 from .compiled_checks import (f_and_gradient, f_only, gradient_into,
                               gradient_only, plain_objective_errors,
@@ -344,10 +344,11 @@ def _call_drive(drive, fun, jac, addresses, n, m, args, abs_steps, rel_step):
 
 def solve_compiled(fun, jac, x0, args, lower, upper, nbd, m, factr, pgtol,
                    maxfun, maxiter, maxls, abs_step=None, rel_step=None,
-                   scheme="2-point"):
+                   scheme="2-point", pairs=None):
     """Run a solve whose objective is compiled; returns an OptimizeResult
     identical to the Python path's.  x0 (a private copy) becomes x.
-    jac None: finite differences by ``scheme``, '2-point' or '3-point'."""
+    jac None: finite differences by ``scheme``, '2-point' or '3-point';
+    ``pairs`` seed the memory (warm start)."""
     if jac is True:
         drive, jac_fn = drive_combined, fun
     elif jac is None:
@@ -361,8 +362,8 @@ def solve_compiled(fun, jac, x0, args, lower, upper, nbd, m, factr, pgtol,
         abs_arr, rel = normalize_steps(abs_step, rel_step, n)
     else:
         abs_arr, rel = _NO_STEPS, -1.0
-    solve = _Solve(x0, lower, upper, nbd, m, factr, pgtol, maxls, maxiter,
-                   maxfun)
+    solve = Solve(x0, lower, upper, nbd, m, factr, pgtol, maxls, maxiter,
+                  maxfun, pairs)
     try:
         task, f, nit, nfev, njev, head, col = _call_drive(
             drive, fun, jac_fn, solve.addresses, n, m, args, abs_arr, rel)
@@ -372,7 +373,7 @@ def solve_compiled(fun, jac, x0, args, lower, upper, nbd, m, factr, pgtol,
     except TypingError as exc:
         raise_plain(exc)
     except BaseException as exc:
-        _attach_last_accepted(exc, solve)
+        attach_last_accepted(exc, solve)
         raise
-    return _result(solve, task, f, nit, nfev, njev, head, col, maxiter,
-                   maxfun)
+    return solve_result(solve, task, f, nit, nfev, njev, head, col,
+                        maxiter, maxfun)

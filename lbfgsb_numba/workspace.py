@@ -274,9 +274,15 @@ def field_shape(k, n, m):
             _DENSE: (nd, nd), _DVEC: (nd,)}[code]
 
 
+def field_dtype(k):
+    """The dtype of field k: float64, int32, or the state or search
+    record."""
+    return _KIND_DTYPES[int(_FIELD_KIND[k])]
+
+
 def field_view(buf, addresses, k, n, m):
     """Numpy view of field k (a Workspace field index) inside ``buf``."""
-    dtype = _KIND_DTYPES[int(_FIELD_KIND[k])]
+    dtype = field_dtype(k)
     shape = field_shape(k, n, m)
     offset = int(addresses[k]) - buf.__array_interface__["data"][0]
     count = int(np.prod(shape))
