@@ -33,11 +33,13 @@ from . import status as _status
 from .api import _entry_point
 from .compiled import load_problem, warnflag_of
 from .driver import PHASE_FIRST_FG, PHASE_SEARCH, initialize_at, step_at
+from .hess_inv import LbfgsInvHessProduct
 from .result import BatchResult
 from .status import FG, NEW_X
 from .validation import check_solver_options
-from .workspace import (BOUND_TYPE, G_PREV, LOWER, STATE, STATE_DTYPE, UPPER,
-                        X, X_PREV, evaluation_views, layout, workspace_views)
+from .workspace import (BOUND_TYPE, G_PREV, LOWER, S_PAIRS, STATE,
+                        STATE_DTYPE, UPPER, X, X_PREV, Y_PAIRS,
+                        evaluation_views, layout, workspace_views)
 
 EPS = float(np.finfo(float).eps)
 RUNNING = 0  # task code of a problem that still needs evaluations
@@ -329,6 +331,16 @@ class BatchSolver:
         j = lay.index[X]
         return self._buf[i, j:j + self.n].copy()
 
+    def hess_inv(self, i: int) -> LbfgsInvHessProduct:
+        """Problem i's inverse-Hessian approximation from its correction
+        pairs (as ``minimize``'s ``res.hess_inv``; a copy of the pairs is
+        made on first use)."""
+        lay = layout(self.n, self.m, True)
+        st = self._states[i]
+        return LbfgsInvHessProduct.from_buffer(
+            self._buf[i].copy(), lay.index[S_PAIRS], lay.index[Y_PAIRS],
+            self.m, self.n, int(st["head"]), int(st["col"]))
+
     # ------------------------------------------------------------- results
 
     @property
@@ -376,17 +388,17 @@ def batch_messages(task: np.ndarray) -> list:
 def _as_values(F, count):
     """F as a float64 vector of length count."""
     if not (type(F) is np.ndarray and F.dtype == np.float64 and
-            F.shape == (count,)):
+            F.shape == (count,) and F.flags.c_contiguous):
         if np.iscomplexobj(F):
             raise TypeError("tell: F is complex; it must be real")
         try:
-            F = np.asarray(F, dtype=np.float64)
+            F = np.ascontiguousarray(F, dtype=np.float64)
         except (TypeError, ValueError):
             raise TypeError(f"tell: F must be an array of {count} real "
                             f"numbers, got {type(F).__name__}") from None
         if F.shape != (count,):
             if F.size == count and F.ndim == 2 and 1 in F.shape:
-                F = F.reshape(count)
+                F = np.ascontiguousarray(F.reshape(count))
             else:
                 raise ValueError(f"tell: F has shape {F.shape}; expected "
                                  f"({count},), one value per asked point")
