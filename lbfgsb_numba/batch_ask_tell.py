@@ -27,7 +27,8 @@ from __future__ import annotations
 from typing import Any, Callable, Optional
 
 import numpy as np
-from numba import njit
+import numba
+from numba import njit, prange
 
 from . import status as _status
 from .api import _entry_point
@@ -44,6 +45,9 @@ from .workspace import (BOUND_TYPE, G_PREV, LOWER, S_PAIRS, STATE,
 EPS = float(np.finfo(float).eps)
 RUNNING = 0  # task code of a problem that still needs evaluations
 RUNNING_MESSAGE = "RUNNING: THE PROBLEM STILL NEEDS EVALUATIONS"
+# a round with fewer active problems than this runs on one thread (a
+# parallel region costs a few us to start)
+PARALLEL_MIN_ACTIVE = 256
 
 __all__ = ["BatchSolver"]
 
@@ -71,6 +75,33 @@ def _start_batch(addresses, x0, lower, upper, m, factr, pgtol, maxls,
             points[i, j] = x[j]
 
 
+@njit(cache=True, nogil=True, inline='always')
+def _receive_and_advance(a, n, m, f, gradient, evaluated, pause_at_new_x):
+    """Problem at addresses ``a``: with ``evaluated`` store f and its
+    gradient (one evaluation), then step it until it asks for f and g (FG),
+    finishes (its final code) or, with ``pause_at_new_x``, accepts a new
+    iterate (NEW_X)."""
+    if evaluated:
+        x, g, lower, upper, state = evaluation_views(a, n)
+        st = state[0]
+        st.f = f
+        for q in range(n):
+            g[q] = gradient[q]
+        st.nfev += 1
+        st.njev += 1
+    while True:
+        task = step_at(a, n, m)
+        if task != NEW_X or pause_at_new_x:
+            return task
+
+
+@njit(cache=True, nogil=True, inline='always')
+def _copy_x(a, n, points, row):
+    x = evaluation_views(a, n)[0]
+    for q in range(n):
+        points[row, q] = x[q]
+
+
 @njit(cache=True, nogil=True)
 def _tell_batch(addresses, n, m, rows, count, f_values, gradients, evaluated,
                 pause_at_new_x, next_rows, next_count, points, paused,
@@ -89,31 +120,40 @@ def _tell_batch(addresses, n, m, rows, count, f_values, gradients, evaluated,
     for j in range(count):
         i = rows[j]
         a = addresses[i]
-        x, g, lower, upper, state = evaluation_views(a, n)
-        st = state[0]
-        if evaluated:
-            st.f = f_values[j]
-            for q in range(n):
-                g[q] = gradients[j, q]
-            st.nfev += 1
-            st.njev += 1
-        while True:
-            task = step_at(a, n, m)
-            if task == FG:
-                next_rows[next_count] = i
-                for q in range(n):
-                    points[next_count, q] = x[q]
-                next_count += 1
-                break
-            if task == NEW_X:
-                if pause_at_new_x:
-                    paused[n_paused] = i
-                    n_paused += 1
-                    break
-                continue
+        task = _receive_and_advance(a, n, m, f_values[j], gradients[j],
+                                    evaluated, pause_at_new_x)
+        if task == FG:
+            next_rows[next_count] = i
+            _copy_x(a, n, points, next_count)
+            next_count += 1
+        elif task == NEW_X:
+            paused[n_paused] = i
+            n_paused += 1
+        else:
             tasks[i] = task
-            break
     return next_count, n_paused
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _tell_batch_parallel(addresses, n, m, rows, count, f_values, gradients,
+                         points, tasks, asks):
+    """``_tell_batch`` (evaluated, no pause, in place) with the problems
+    spread over the threads; ``asks`` (count,) is scratch space."""
+    for j in prange(count):
+        i = rows[j]
+        task = _receive_and_advance(addresses[i], n, m, f_values[j],
+                                    gradients[j], True, False)
+        asks[j] = task == FG
+        if task != FG:
+            tasks[i] = task
+    next_count = 0
+    for j in range(count):
+        if asks[j]:
+            i = rows[j]
+            rows[next_count] = i
+            _copy_x(addresses[i], n, points, next_count)
+            next_count += 1
+    return next_count
 
 
 @njit(cache=True, nogil=True)
@@ -196,6 +236,23 @@ class _Kernels:
             cls._entries = (start, tell, collect, status)
         return cls._entries
 
+    _parallel = None
+
+    @classmethod
+    def parallel(cls):
+        """Entry of ``_tell_batch_parallel`` (compiled on first use)."""
+        if cls._parallel is None:
+            k, n, m = 1, 1, 1
+            lay = layout(n, m, True)
+            addr = _row_addresses(np.zeros((k, lay.size >> 3)), lay)
+            rows = np.zeros(k, np.int64)
+            # count 0: nothing is stepped, only the types matter
+            cls._parallel = _entry_point(
+                _tell_batch_parallel, addr, n, m, rows, 0, np.zeros(k),
+                np.zeros((k, n)), np.zeros((k, n)), rows.copy(),
+                np.zeros(k, np.bool_))
+        return cls._parallel
+
 
 def _row_addresses(buf, lay):
     """(k, N_FIELDS) int64 addresses of the fields of every row of ``buf``
@@ -236,7 +293,7 @@ class BatchSolver:
                  ftol: float = 2.2204460492503131e-09, gtol: float = 1e-5,
                  maxiter: int = 15000, maxfun: int = 15000, maxls: int = 20,
                  callback: Optional[Callable[[int, np.ndarray, float], Any]]
-                 = None):
+                 = None, parallel: bool = False):
         from .batch import _batch_bounds
         x0 = as_batch_x0(x0)
         k, n = x0.shape
@@ -263,6 +320,9 @@ class BatchSolver:
         self._points = np.empty((k, n))          # their points
         self._paused = np.empty(k, np.int64)     # at a new iterate (callback)
         self._tasks = np.full(k, RUNNING, np.int64)
+        self._parallel = bool(parallel) and callback is None and (
+            k >= PARALLEL_MIN_ACTIVE and numba.get_num_threads() > 1)
+        self._asks = np.empty(k, np.bool_) if self._parallel else None
         self._start, self._tell, self._collect, self._status = \
             _Kernels.get()
         self._start(self._addresses, x0, lower, upper, m, float(ftol / EPS),
@@ -303,6 +363,12 @@ class BatchSolver:
             raise RuntimeError("tell: every problem has finished")
         F = _as_values(F, c)
         G = _as_gradients(G, c, n)
+        if self._parallel and c >= PARALLEL_MIN_ACTIVE:
+            self._count = _Kernels.parallel()(
+                self._addresses, n, self.m, self._rows, c, F, G,
+                self._points, self._tasks, self._asks)
+            self._asked = None
+            return self._count
         pause = self._callback is not None
         count, n_paused = self._tell(
             self._addresses, n, self.m, self._rows, c, F, G, True, pause,
