@@ -260,3 +260,19 @@ def test_bad_input():
     assert solver.n_active == 2 and (solver.nfev == 0).all()
     solver.tell(np.zeros(2), np.zeros((2, 3)))
     assert solver.done and solver.result().success.all()
+
+
+def test_parallel_rounds_give_the_same_bits(monkeypatch):
+    """With ``parallel`` a round is spread over the threads: same bits."""
+    from lbfgsb_numba import batch_ask_tell
+    monkeypatch.setattr(batch_ask_tell, "PARALLEL_MIN_ACTIVE", 2)
+    rng = np.random.default_rng(9)
+    x0 = rng.uniform(-2, 2, (9, 3))
+    results = []
+    for parallel in (False, True):
+        solver = BatchSolver(x0, (-1.0, 1.5), parallel=parallel)
+        run(solver, row_objective(rosenbrock, lambda i: ()))
+        results.append(solver.result())
+    for key in ("x", "fun", "jac", "nit", "nfev", "task"):
+        np.testing.assert_array_equal(results[0][key], results[1][key])
+    assert len(set(results[0].nfev.tolist())) > 2
