@@ -210,47 +210,45 @@ def as_batch_x0(x0: Any) -> np.ndarray:
 
 class _Kernels:
     """Direct entries of the batch kernels (Numba's own dispatch types
-    every argument on every call: several us, per round)."""
+    every argument on every call: several us, per round), made from
+    example arguments of the types the solver passes (one problem, n = m =
+    1; a zero count steps nothing)."""
     _entries = None
+    _parallel = None
+
+    @staticmethod
+    def _examples():
+        """(buffer, addresses, ints, vector, matrix); the buffer must live
+        while the addresses are used."""
+        lay = layout(1, 1, True)
+        buf = np.zeros((1, lay.size >> 3))
+        return (buf, _row_addresses(buf, lay), np.zeros(1, np.int64),
+                np.zeros(1), np.zeros((1, 1)))
 
     @classmethod
     def get(cls):
+        """Entries of (start, tell, collect, status)."""
         if cls._entries is None:
-            k, n, m = 1, 1, 1
-            lay = layout(n, m, True)
-            buf = np.zeros((k, lay.size >> 3))
-            addr = _row_addresses(buf, lay)
-            x0, lo, up = np.zeros((k, n)), np.zeros((k, n)), np.ones((k, n))
-            rows = np.zeros(k, np.int64)
-            points, tasks = np.zeros((k, n)), np.zeros(k, np.int64)
-            start = _entry_point(_start_batch, addr, x0, lo, up, m, 1e7,
-                                 1e-5, 20, 100, 100, rows, points)
-            tell = _entry_point(_tell_batch, addr, n, m, rows, 1, np.zeros(k),
-                                np.zeros((k, n)), True, False, rows, 0,
-                                points, rows.copy(), tasks)
-            collect = _entry_point(_collect_batch, addr, n, np.zeros((k, n)),
-                                   np.zeros(k), np.zeros((k, n)), rows.copy(),
-                                   rows.copy())
-            status = _entry_point(_status_of, tasks, rows, rows, 100, 100,
-                                  rows.copy())
+            buf, addr, ints, vec, mat = cls._examples()
+            start = _entry_point(_start_batch, addr, mat, mat, mat + 1.0, 1,
+                                 1e7, 1e-5, 20, 100, 100, ints, mat.copy())
+            tell = _entry_point(_tell_batch, addr, 1, 1, ints, 0, vec, mat,
+                                True, False, ints, 0, mat, ints, ints)
+            collect = _entry_point(_collect_batch, addr, 1, mat, vec,
+                                   mat.copy(), ints.copy(), ints.copy())
+            status = _entry_point(_status_of, ints, ints, ints, 100, 100,
+                                  ints.copy())
             cls._entries = (start, tell, collect, status)
         return cls._entries
-
-    _parallel = None
 
     @classmethod
     def parallel(cls):
         """Entry of ``_tell_batch_parallel`` (compiled on first use)."""
         if cls._parallel is None:
-            k, n, m = 1, 1, 1
-            lay = layout(n, m, True)
-            addr = _row_addresses(np.zeros((k, lay.size >> 3)), lay)
-            rows = np.zeros(k, np.int64)
-            # count 0: nothing is stepped, only the types matter
+            buf, addr, ints, vec, mat = cls._examples()
             cls._parallel = _entry_point(
-                _tell_batch_parallel, addr, n, m, rows, 0, np.zeros(k),
-                np.zeros((k, n)), np.zeros((k, n)), rows.copy(),
-                np.zeros(k, np.bool_))
+                _tell_batch_parallel, addr, 1, 1, ints, 0, vec, mat, mat,
+                ints, np.zeros(1, np.bool_))
         return cls._parallel
 
 

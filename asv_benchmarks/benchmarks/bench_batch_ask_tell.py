@@ -5,25 +5,11 @@ objective (against the objective alone).  Problems from
 ``lbfgsb_numba.bench`` (the well-posed 5-parameter exponential fits)."""
 import numpy as np
 
-try:
-    import lbfgsb_numba
-    from lbfgsb_numba import bench as problems
+from .bench_solvers import _require, lbfgsb_numba, problems, scipy_fmin
+
+if lbfgsb_numba is not None:
     from lbfgsb_numba.batch_ask_tell import BatchSolver
     from lbfgsb_numba.botorch import fmin_l_bfgs_b_batched
-except ImportError:  # pragma: no cover - asv reports the benchmark as failed
-    lbfgsb_numba = problems = None
-
-try:
-    from scipy.optimize import fmin_l_bfgs_b as scipy_fmin
-except ImportError:  # pragma: no cover
-    scipy_fmin = None
-
-
-def _require(solver):
-    if lbfgsb_numba is None:
-        raise NotImplementedError("lbfgsb_numba is not importable")
-    if solver == "scipy" and scipy_fmin is None:
-        raise NotImplementedError("scipy is not installed")
 
 
 class VectorizedNumpyBatch:
