@@ -359,8 +359,8 @@ class BatchSolver:
         c, n = self._count, self.n
         if c == 0:
             raise RuntimeError("tell: every problem has finished")
-        F = _as_values(F, c)
-        G = _as_gradients(G, c, n)
+        F = _as_real_array(F, "F", (c,))
+        G = _as_real_array(G, "G", (c, n))
         if self._parallel and c >= PARALLEL_MIN_ACTIVE:
             self._count = _Kernels.parallel()(
                 self._addresses, n, self.m, self._rows, c, F, G,
@@ -449,39 +449,22 @@ def batch_messages(task: np.ndarray) -> list:
     return [texts[j] for j in inverse.ravel()]
 
 
-def _as_values(F, count):
-    """F as a float64 vector of length count."""
-    if not (type(F) is np.ndarray and F.dtype == np.float64 and
-            F.shape == (count,) and F.flags.c_contiguous):
-        if np.iscomplexobj(F):
-            raise TypeError("tell: F is complex; it must be real")
-        try:
-            F = np.ascontiguousarray(F, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise TypeError(f"tell: F must be an array of {count} real "
-                            f"numbers, got {type(F).__name__}") from None
-        if F.shape != (count,):
-            if F.size == count and F.ndim == 2 and 1 in F.shape:
-                F = np.ascontiguousarray(F.reshape(count))
-            else:
-                raise ValueError(f"tell: F has shape {F.shape}; expected "
-                                 f"({count},), one value per asked point")
-    return F
-
-
-def _as_gradients(G, count, n):
-    """G as a C-contiguous float64 array of shape (count, n)."""
-    if not (type(G) is np.ndarray and G.dtype == np.float64 and
-            G.shape == (count, n) and G.flags.c_contiguous):
-        if np.iscomplexobj(G):
-            raise TypeError("tell: G is complex; it must be real")
-        try:
-            G = np.ascontiguousarray(G, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise TypeError(f"tell: G must be an array of shape "
-                            f"({count}, {n}), got {type(G).__name__}") \
-                from None
-        if G.shape != (count, n):
-            raise ValueError(f"tell: G has shape {G.shape}; expected "
-                             f"({count}, {n}), one gradient per asked point")
-    return G
+def _as_real_array(value, name, shape):
+    """``value`` as a C-contiguous float64 array of ``shape`` (F: (a,),
+    also accepted as (a, 1) or (1, a); G: (a, n)); errors name ``name``."""
+    if (type(value) is np.ndarray and value.dtype == np.float64 and
+            value.shape == shape and value.flags.c_contiguous):
+        return value
+    if np.iscomplexobj(value):
+        raise TypeError(f"tell: {name} is complex; it must be real")
+    try:
+        arr = np.ascontiguousarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"tell: {name} must be an array of real numbers of "
+                        f"shape {shape}, got {type(value).__name__}") from None
+    if arr.shape != shape:
+        if len(shape) == 1 and arr.ndim == 2 and arr.size == shape[0]:
+            return np.ascontiguousarray(arr.reshape(shape))
+        raise ValueError(f"tell: {name} has shape {arr.shape}; expected "
+                         f"{shape}, one per asked point")
+    return arr
