@@ -328,6 +328,7 @@ class BatchSolver:
                     self._rows, self._points)
         self._count = k
         self._asked = None
+        self._interrupted = False
 
     # ------------------------------------------------------------ protocol
 
@@ -345,6 +346,7 @@ class BatchSolver:
         """``(idx, X)``: the indices (ascending) of the problems that need f
         and g, and their points, X of shape (len(idx), n) (new arrays;
         empty when done)."""
+        self._check_not_interrupted()
         if self._asked is None:
             c = self._count
             self._asked = (self._rows[:c].copy(), self._points[:c].copy())
@@ -359,6 +361,7 @@ class BatchSolver:
         c, n = self._count, self.n
         if c == 0:
             raise RuntimeError("tell: every problem has finished")
+        self._check_not_interrupted()
         F = _as_real_array(F, "F", (c,))
         G = _as_real_array(G, "G", (c, n))
         if self._parallel and c >= PARALLEL_MIN_ACTIVE:
@@ -371,11 +374,23 @@ class BatchSolver:
         count, n_paused = self._tell(
             self._addresses, n, self.m, self._rows, c, F, G, True, pause,
             self._rows, 0, self._points, self._paused, self._tasks)
-        while n_paused:
-            count, n_paused = self._new_iterates(count, n_paused, F, G)
+        try:
+            while n_paused:
+                count, n_paused = self._new_iterates(count, n_paused, F, G)
+        except BaseException:
+            # the round is cut short: the problems not yet advanced cannot
+            # be asked again (result() still reports every problem)
+            self._interrupted = True
+            raise
         self._count = count
         self._asked = None
         return count
+
+    def _check_not_interrupted(self):
+        if self._interrupted:
+            raise RuntimeError("an exception from the callback interrupted "
+                               "a round: the solver cannot go on (result() "
+                               "gives every problem's last iterate)")
 
     def _new_iterates(self, count, n_paused, F, G):
         """Run the callback on the problems paused at a new iterate, then

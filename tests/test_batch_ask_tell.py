@@ -276,3 +276,24 @@ def test_parallel_rounds_give_the_same_bits(monkeypatch):
     for key in ("x", "fun", "jac", "nit", "nfev", "task"):
         np.testing.assert_array_equal(results[0][key], results[1][key])
     assert len(set(results[0].nfev.tolist())) > 2
+
+
+class CallbackFailed(Exception):
+    pass
+
+
+def test_callback_exception_propagates_and_keeps_the_iterates():
+    def callback(i, x, f):
+        if i == 1:
+            raise CallbackFailed(i)
+        return False
+
+    solver = BatchSolver(np.array([[2.0, 2.0], [1.0, -1.0], [0.0, 3.0]]),
+                         callback=callback)
+    with pytest.raises(CallbackFailed):
+        run(solver, lambda idx, X: (np.sum(X ** 4, axis=1), 4 * X ** 3))
+    with pytest.raises(RuntimeError, match="interrupted"):
+        solver.ask()
+    res = solver.result()
+    assert (res.nit[1] == 1) and (res.fun[1] < 2.0)
+    assert np.isfinite(res.fun).all()
