@@ -24,6 +24,7 @@ status the single solve would give).
 """
 from __future__ import annotations
 
+from collections import namedtuple
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -33,14 +34,16 @@ from numba import njit, prange
 from . import status as _status
 from .api import _entry_point
 from .compiled import load_problem, warnflag_of
+from .dense_model import use_dense
 from .driver import PHASE_FIRST_FG, PHASE_SEARCH, initialize_at, step_at
 from .hess_inv import LbfgsInvHessProduct
 from .result import BatchResult
 from .status import FG, NEW_X
 from .validation import check_solver_options
-from .workspace import (BOUND_TYPE, G_PREV, LOWER, S_PAIRS, STATE,
-                        STATE_DTYPE, UPPER, X, X_PREV, Y_PAIRS,
-                        evaluation_views, layout, workspace_views)
+from .workspace import (BOUND_TYPE, G_PREV, K_FACTOR, K_PRODUCTS, LOWER,
+                        N_FIELDS, S_PAIRS, SS, STATE, STATE_DTYPE, SY, T_CHOL,
+                        UPPER, X, X_PREV, Y_PAIRS, YY, evaluation_views,
+                        layout, workspace_views)
 
 EPS = float(np.finfo(float).eps)
 RUNNING = 0  # task code of a problem that still needs evaluations
@@ -220,9 +223,9 @@ class _Kernels:
     def _examples():
         """(buffer, addresses, ints, vector, matrix); the buffer must live
         while the addresses are used."""
-        lay = layout(1, 1, True)
-        buf = np.zeros((1, lay.size >> 3))
-        return (buf, _row_addresses(buf, lay), np.zeros(1, np.int64),
+        lay = row_layout(1, 1, False)
+        buf = np.zeros((1, lay.words))
+        return (buf, _row_addresses(buf, lay, buf), np.zeros(1, np.int64),
                 np.zeros(1), np.zeros((1, 1)))
 
     @classmethod
@@ -252,14 +255,47 @@ class _Kernels:
         return cls._parallel
 
 
-def _row_addresses(buf, lay):
+RowLayout = namedtuple("RowLayout", ["offsets", "words", "index", "unused"])
+RowLayout.__doc__ = """Layout of one problem's workspace in a row of the
+batch buffer: byte ``offsets`` of the fields in the row (-1 for a field no
+problem of the batch uses), row size in float64 ``words``, each field's
+word ``index`` in the row, and the ``unused`` fields."""
+
+
+def row_layout(n: int, m: int, all_constrained: bool) -> RowLayout:
+    """``workspace.layout`` without the fields that no problem of the batch
+    touches, so that the k workspaces take less memory and cache: with the
+    dense B (``dense_model.use_dense``) the factors of the compact form
+    (K and its inner products, the factor of T) serve no problem, and S'Y,
+    S'S, Y'Y serve only problems without any bound."""
+    lay = layout(n, m, True)
+    unused = []
+    if use_dense(n, m):
+        unused = [K_FACTOR, K_PRODUCTS, T_CHOL]
+        if all_constrained:
+            unused += [SY, SS, YY]
+    sizes = np.diff(np.append(lay.offsets, lay.size))
+    offsets = np.full(N_FIELDS, -1, np.int64)
+    pos = 0
+    for f in range(N_FIELDS):
+        if f not in unused:
+            offsets[f] = pos
+            pos += int(sizes[f])
+    return RowLayout(offsets, pos // 8, [int(o) // 8 for o in offsets],
+                     tuple(unused))
+
+
+def _row_addresses(buf, lay, scratch):
     """(k, N_FIELDS) int64 addresses of the fields of every row of ``buf``
-    (one workspace per row, laid out by ``lay``)."""
+    (one workspace per row, laid out by ``lay``); the unused fields all
+    point to ``scratch`` (never touched; big enough for any field)."""
     base = buf.__array_interface__["data"][0]
     row_bytes = buf.shape[1] * 8
-    return np.ascontiguousarray(
+    addresses = np.ascontiguousarray(
         lay.offsets[None, :] + base
         + np.arange(buf.shape[0], dtype=np.int64)[:, None] * row_bytes)
+    addresses[:, list(lay.unused)] = scratch.__array_interface__["data"][0]
+    return addresses
 
 
 class BatchSolver:
@@ -307,10 +343,13 @@ class BatchSolver:
         self.m = m = int(maxcor)
         self.maxiter, self.maxfun = int(maxiter), int(maxfun)
         self._callback = callback
-        lay = layout(n, m, True)
+        all_constrained = bool(
+            (np.isfinite(lower) | np.isfinite(upper)).any(axis=1).all())
+        self._lay = lay = row_layout(n, m, all_constrained)
         # one workspace per row, allocated once for the whole solve
-        self._buf = np.zeros((k, lay.size >> 3))
-        self._addresses = _row_addresses(self._buf, lay)
+        self._buf = np.zeros((k, lay.words))
+        self._scratch = np.zeros(max(4 * m * m, m * m, 1))
+        self._addresses = _row_addresses(self._buf, lay, self._scratch)
         words = STATE_DTYPE.itemsize // 8
         s = lay.index[STATE]
         self._states = self._buf[:, s:s + words].view(STATE_DTYPE)[:, 0]
@@ -406,15 +445,14 @@ class BatchSolver:
                           self._paused, self._tasks)
 
     def _problem_x(self, i):
-        lay = layout(self.n, self.m, True)
-        j = lay.index[X]
+        j = self._lay.index[X]
         return self._buf[i, j:j + self.n].copy()
 
     def hess_inv(self, i: int) -> LbfgsInvHessProduct:
         """Problem i's inverse-Hessian approximation from its correction
         pairs (as ``minimize``'s ``res.hess_inv``; a copy of the pairs is
         made on first use)."""
-        lay = layout(self.n, self.m, True)
+        lay = self._lay
         st = self._states[i]
         return LbfgsInvHessProduct.from_buffer(
             self._buf[i].copy(), lay.index[S_PAIRS], lay.index[Y_PAIRS],

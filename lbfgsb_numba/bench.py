@@ -189,28 +189,30 @@ def large_problem(n):
 # ------------------------------------------------------------------ timing
 
 
-def compare(fns, total=1.0, blocks=5, pause=0.1):
+def compare(fns, total=1.0, blocks=5, pause=0.1, clock=time.perf_counter):
     """Seconds per call of each callable, measured side by side in one run.
 
     Blocks alternate between the callables; a block calls one callable in a
     loop for about ``total / blocks / len(fns)`` seconds and the minimum
     per-call time over its blocks is kept.  A pause follows each block, so
     that helper threads one solver leaves spinning (OpenBLAS's, after
-    scipy) are idle again when the other starts."""
+    scipy) are idle again when the other starts.  ``clock``: wall time by
+    default; ``time.process_time`` gives CPU time (steadier on a loaded
+    machine)."""
     once = []
     for fn in fns:  # calibrate
-        t0 = time.perf_counter()
+        t0 = clock()
         fn()
-        once.append(max(time.perf_counter() - t0, 1e-7))
+        once.append(max(clock() - t0, 1e-7))
     per_block = total / blocks / len(fns)
     best = [np.inf] * len(fns)
     for _ in range(blocks):
         for i, fn in enumerate(fns):
             calls = max(1, int(per_block / once[i]))
-            t0 = time.perf_counter()
+            t0 = clock()
             for _ in range(calls):
                 fn()
-            best[i] = min(best[i], (time.perf_counter() - t0) / calls)
+            best[i] = min(best[i], (clock() - t0) / calls)
             time.sleep(pause)
     return best
 
@@ -284,7 +286,7 @@ def batch(k=2000, scipy_fits=200, total=4.0, problem=FIT):
 
 
 class _TimedObjective:
-    """A vectorised objective that records the wall time spent inside it,
+    """A vectorised objective that records the CPU time spent inside it,
     the number of rounds and the active problems per round."""
 
     def __init__(self, fun):
@@ -297,9 +299,9 @@ class _TimedObjective:
         self.evaluations = 0
 
     def __call__(self, X, *args):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         out = self.fun(X, *args)
-        self.seconds += time.perf_counter() - t0
+        self.seconds += time.process_time() - t0
         self.rounds += 1
         self.evaluations += X.shape[0]
         return out
@@ -307,7 +309,8 @@ class _TimedObjective:
 
 VectorizedBatchTimes = namedtuple(
     "VectorizedBatchTimes",
-    "k t_batch t_fit_scipy rounds evaluations t_objective good sub")
+    "k t_batch t_fit_scipy cpu_batch cpu_fit_scipy rounds evaluations "
+    "cpu_solve cpu_objective good sub")
 
 
 def batch_vectorized(k=2000, scipy_fits=200, total=4.0, problem=FIT):
@@ -315,11 +318,12 @@ def batch_vectorized(k=2000, scipy_fits=200, total=4.0, problem=FIT):
     the numpy objective vectorised over the batch (``two_exp_numpy_rows``),
     against a Python loop of scipy fmin_l_bfgs_b with the per-fit numpy
     objective (``two_exp_numpy``) on the first ``scipy_fits``, in
-    alternating blocks.  Returns ``VectorizedBatchTimes``: t_batch (s per
-    batch), t_fit_scipy (s per fit), the rounds and evaluations of one
-    batch solve and the seconds spent inside the objective in it (from a
-    separate, instrumented run), and how many of the compared fits are as
-    good as scipy's (f within 1e-6 relative or lower)."""
+    alternating blocks, in wall time and in CPU time.  Returns
+    ``VectorizedBatchTimes``: t_batch / cpu_batch (s per batch),
+    t_fit_scipy / cpu_fit_scipy (s per fit), the rounds and evaluations of
+    one batch solve, its CPU time and the CPU time inside the objective (an
+    instrumented solve, best of 3), and how many of the compared fits are
+    as good as scipy's (f within 1e-6 relative or lower)."""
     from . import minimize_batch
     sp = _scipy()
     y = two_exp_data(k, problem=problem)
@@ -341,23 +345,29 @@ def batch_vectorized(k=2000, scipy_fits=200, total=4.0, problem=FIT):
                 for i in range(sub)]
     res, ref = ours(), scipy_loop()
     t_batch, t_loop = compare([ours, scipy_loop], total, blocks=3)
+    cpu_batch, cpu_loop = compare([ours, scipy_loop], total, blocks=3,
+                                  clock=time.process_time)
     timed = _TimedObjective(objective)
-    t_objective = np.inf
-    for _ in range(3):  # the objective's share, from instrumented runs
+    cpu_solve = cpu_objective = np.inf
+    for _ in range(3):
         timed.reset()
+        t0 = time.process_time()
         ours(timed)
-        t_objective = min(t_objective, timed.seconds)
+        cpu_solve = min(cpu_solve, time.process_time() - t0)
+        cpu_objective = min(cpu_objective, timed.seconds)
     f_ref = np.array([r[1] for r in ref])
     good = int(np.sum(res.fun[:sub] <= f_ref * (1 + 1e-6) + 1e-12))
-    return VectorizedBatchTimes(k, t_batch, t_loop / sub, timed.rounds,
-                                timed.evaluations, t_objective, good, sub)
+    return VectorizedBatchTimes(k, t_batch, t_loop / sub, cpu_batch,
+                                cpu_loop / sub, timed.rounds,
+                                timed.evaluations, cpu_solve, cpu_objective,
+                                good, sub)
 
 
 def batch_solver_share(k=2000, total=3.0, problem=FIT):
     """``minimize_batch`` with the @njit objective on one thread
     (``parallel=False``) against the objective alone (``evaluate_fits``:
     the same number of evaluations per fit, no solver), in alternating
-    blocks.  Returns (t batch, t objective only, evaluations)."""
+    blocks of CPU time.  Returns (t batch, t objective only, evaluations)."""
     from . import minimize_batch
     y = two_exp_data(k, problem=problem)
     t = np.broadcast_to(problem.t, (k, problem.t.size))
@@ -371,7 +381,8 @@ def batch_solver_share(k=2000, total=3.0, problem=FIT):
     x = np.ascontiguousarray(x0)
     evaluate_fits(x, t, y, counts)
     t_batch, t_objective = compare(
-        [ours, lambda: evaluate_fits(x, t, y, counts)], total, blocks=3)
+        [ours, lambda: evaluate_fits(x, t, y, counts)], total, blocks=3,
+        clock=time.process_time)
     return t_batch, t_objective, int(counts.sum())
 
 
@@ -562,26 +573,29 @@ def print_vectorized_batch(quick=False):
     r = batch_vectorized(k=500 if quick else 2000,
                          scipy_fits=50 if quick else 200,
                          total=1.5 if quick else 6.0)
-    solver = r.t_batch - r.t_objective
+    solver = r.cpu_solve - r.cpu_objective
     budget = 20e-6 * r.rounds + 1e-6 * r.evaluations
     print(f"\nBatch, numpy objective vectorised over the batch "
           f"(minimize_batch(vectorized=True)): {r.k} fits of the well-posed "
           f"batch, {r.rounds} rounds, {r.evaluations} evaluations:")
-    print(f"  ours {r.t_batch * 1e3:.1f} ms ({r.t_batch / r.k * 1e6:.1f} us "
-          f"per fit); scipy loop (per-fit numpy objective) "
+    print(f"  wall: ours {r.t_batch * 1e3:.1f} ms ({r.t_batch / r.k * 1e6:.1f}"
+          f" us per fit); scipy loop (per-fit numpy objective) "
           f"{r.t_fit_scipy * 1e3:.3f} ms per fit; speedup "
-          f"{r.t_fit_scipy / (r.t_batch / r.k):.0f}x; {r.good} of {r.sub} "
-          f"fits as good as scipy's")
-    print(f"  inside the objective {r.t_objective * 1e3:.1f} ms "
-          f"({r.t_objective / r.t_batch:.0%} of the wall time); the "
-          f"solver's own time {solver * 1e3:.1f} ms = "
-          f"{solver / r.rounds * 1e6:.1f} us per round, "
-          f"{solver / r.evaluations * 1e6:.2f} us per active problem; "
-          f"budget (20 us per round + 1 us per active problem) "
+          f"{r.t_fit_scipy / (r.t_batch / r.k):.0f}x")
+    print(f"  CPU:  ours {r.cpu_batch * 1e3:.1f} ms "
+          f"({r.cpu_batch / r.k * 1e6:.1f} us per fit); scipy loop "
+          f"{r.cpu_fit_scipy * 1e3:.3f} ms per fit; speedup "
+          f"{r.cpu_fit_scipy / (r.cpu_batch / r.k):.0f}x; {r.good} of "
+          f"{r.sub} fits as good as scipy's")
+    print(f"  CPU inside the objective {r.cpu_objective * 1e3:.1f} ms "
+          f"({r.cpu_objective / r.cpu_solve:.0%} of the solve); the solver's "
+          f"own {solver * 1e3:.1f} ms = {solver / r.rounds * 1e6:.0f} us per "
+          f"round, {solver / r.evaluations * 1e6:.2f} us per active problem;"
+          f" budget (20 us per round + 1 us per active problem) "
           f"{budget * 1e3:.1f} ms, used {solver / budget:.0%}")
     t_batch, t_obj, evaluations = batch_solver_share(
         k=500 if quick else 2000, total=1.0 if quick else 3.0)
-    print(f"  @njit objective, one thread: minimize_batch "
+    print(f"  @njit objective, one thread (CPU): minimize_batch "
           f"{t_batch * 1e3:.1f} ms, the objective alone ({evaluations} "
           f"evaluations) {t_obj * 1e3:.1f} ms; solver "
           f"{(t_batch - t_obj) / evaluations * 1e6:.2f} us per evaluation, "

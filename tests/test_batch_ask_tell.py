@@ -91,12 +91,28 @@ def test_curve_fits_with_row_data_equal_minimize():
     bounds = [(0, 5), (0.1, 3), (-1, 1)]
     solver = BatchSolver(x0, bounds, ftol=1e-12, gtol=1e-9)
     run(solver, row_objective(exp_fit, lambda i: (t, y[i])))
+    assert not solver._scratch.any()  # the fields left out stay untouched
     res = solver.result()
     for i in range(k):
         ref = alone(exp_fit, x0[i], (t, y[i]), bounds, ftol=1e-12,
                     gtol=1e-9)
         assert_same(res, i, ref)
     np.testing.assert_allclose(res.x, p_true, atol=1e-4)
+
+
+@pytest.mark.parametrize("n", [12, 20])
+def test_compact_form_rows_equal_minimize(n):
+    """Bounded problems beyond the dense model's size (n = 20) take the
+    compact form with K; n = 12 the dense model with m = 3 would not
+    (use_dense is false there), so every field is kept."""
+    rng = np.random.default_rng(10)
+    x0 = rng.uniform(-1.5, 1.5, (3, n))
+    bounds = [(-1.0, 0.9)] * n
+    solver = BatchSolver(x0, bounds, maxcor=3)
+    run(solver, row_objective(rosenbrock, lambda i: ()))
+    res = solver.result()
+    for i in range(3):
+        assert_same(res, i, alone(rosenbrock, x0[i], (), bounds, maxcor=3))
 
 
 def nan_rows(x, row):
