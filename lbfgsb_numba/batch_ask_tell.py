@@ -42,8 +42,8 @@ from .status import FG, NEW_X
 from .validation import check_solver_options
 from .workspace import (BOUND_TYPE, G_PREV, K_FACTOR, K_PRODUCTS, LOWER,
                         N_FIELDS, S_PAIRS, SS, STATE, STATE_DTYPE, SY, T_CHOL,
-                        UPPER, X, X_PREV, Y_PAIRS, YY, evaluation_views,
-                        layout, workspace_views)
+                        UPPER, WBP, WC, WM, WP, WV, X, X_PREV, Y_PAIRS, YY,
+                        evaluation_views, layout, workspace_views)
 
 EPS = float(np.finfo(float).eps)
 RUNNING = 0  # task code of a problem that still needs evaluations
@@ -267,13 +267,14 @@ def row_layout(n: int, m: int, all_constrained: bool) -> RowLayout:
     touches, so that the k workspaces take less memory and cache: with the
     dense B (``dense_model.use_dense``) the factors of the compact form
     (K and its inner products, the factor of T) serve no problem, and S'Y,
-    S'S, Y'Y serve only problems without any bound."""
+    S'S, Y'Y and the 2m-vectors of the compact products serve only
+    problems without any bound."""
     lay = layout(n, m, True)
     unused = []
     if use_dense(n, m):
         unused = [K_FACTOR, K_PRODUCTS, T_CHOL]
         if all_constrained:
-            unused += [SY, SS, YY]
+            unused += [SY, SS, YY, WP, WC, WBP, WV, WM]
     sizes = np.diff(np.append(lay.offsets, lay.size))
     offsets = np.full(N_FIELDS, -1, np.int64)
     pos = 0

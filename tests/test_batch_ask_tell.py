@@ -289,6 +289,7 @@ def test_parallel_rounds_give_the_same_bits(monkeypatch):
         solver = BatchSolver(x0, (-1.0, 1.5), parallel=parallel)
         run(solver, row_objective(rosenbrock, lambda i: ()))
         results.append(solver.result())
+        assert not solver._scratch.any()
     for key in ("x", "fun", "jac", "nit", "nfev", "task"):
         np.testing.assert_array_equal(results[0][key], results[1][key])
     assert len(set(results[0].nfev.tolist())) > 2
