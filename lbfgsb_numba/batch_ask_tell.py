@@ -29,7 +29,11 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 import numba
-from numba import njit, prange
+from llvmlite import ir
+from llvmlite.binding import llvm_version_info
+from numba import njit, prange, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from . import status as _status
 from .api import _entry_point
@@ -98,6 +102,35 @@ def _receive_and_advance(a, n, m, f, gradient, evaluated, pause_at_new_x):
             return task
 
 
+# llvm.prefetch's name: opaque pointers from LLVM 15 on
+_PREFETCH = ("llvm.prefetch.p0" if llvm_version_info >= (15,)
+             else "llvm.prefetch.p0i8")
+
+
+@intrinsic
+def _prefetch(typingctx, address):
+    """Hint the processor to load the cache line at ``address`` (int64)."""
+    def codegen(context, builder, signature, args):
+        i8p = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(),
+                                            [i8p, i32, i32, i32]),
+            _PREFETCH)
+        ptr = builder.inttoptr(args[0], i8p)
+        builder.call(fn, [ptr, i32(1), i32(3), i32(1)])
+        return context.get_dummy_value()
+    return types.void(types.int64), codegen
+
+
+@njit(cache=True, nogil=True, inline='always')
+def _prefetch_row(addresses, i, row_bytes):
+    """Start loading problem i's workspace row (it follows its x field)."""
+    start = addresses[i, X]
+    for offset in range(0, row_bytes, 64):
+        _prefetch(start + offset)
+
+
 @njit(cache=True, nogil=True, inline='always')
 def _copy_x(a, n, points, row):
     x = evaluation_views(a, n)[0]
@@ -120,9 +153,12 @@ def _tell_batch(addresses, n, m, rows, count, f_values, gradients, evaluated,
     be ``rows`` itself (in-place compaction keeps the order).
     Returns (next_count, number paused)."""
     n_paused = 0
+    row_bytes = addresses[min(1, addresses.shape[0] - 1), X] - addresses[0, X]
     for j in range(count):
         i = rows[j]
         a = addresses[i]
+        if j + 1 < count:
+            _prefetch_row(addresses, rows[j + 1], row_bytes)
         task = _receive_and_advance(a, n, m, f_values[j], gradients[j],
                                     evaluated, pause_at_new_x)
         if task == FG:
