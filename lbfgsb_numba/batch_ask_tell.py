@@ -12,12 +12,14 @@ Byrd, Lu, Nocedal & Zhu 1995; Zhu et al., ACM TOMS 23(4) 1997)::
     res = b.result()                         # BatchResult, as minimize_batch
 
 Every problem keeps its own work arrays: the k workspaces are rows of one
-buffer of shape (k, row words), each row laid out by
-``workspace.field_offsets`` and driven through the addresses of its fields
+buffer of shape (k, row words), allocated once, each row laid out like
+``workspace.field_offsets`` without the fields that no problem of the batch
+uses (``row_layout``) and driven through the addresses of its fields
 (``driver.step_at``).  ``tell`` is one compiled call for the whole batch:
 for each problem just evaluated it stores f and g, advances the driver to
-its next evaluation or to its end, and gathers the next points; nothing is
-allocated per round in compiled code.  Each problem takes exactly the
+its next evaluation or to its end, and gathers the next points (while it
+prefetches the next problem's row); nothing is allocated per round in
+compiled code.  Each problem takes exactly the
 iterates, nit, nfev and message of solving it alone with ``minimize``,
 whatever the others do; a NaN or inf ends only its own problem (with the
 status the single solve would give).
