@@ -3,8 +3,11 @@
 Drop-in for ``scipy.optimize.fmin_l_bfgs_b`` and
 ``scipy.optimize.minimize(method='L-BFGS-B')``, plus fully compiled solves
 (``njit_minimize``, callable from ``@njit`` code) and batched solves of many
-independent problems in parallel (``minimize_batch``), and a solver object
-driven by ask/tell with checkpoints and warm starts (``LbfgsbSolver``).
+independent problems in parallel (``minimize_batch``, also with a Python
+objective vectorised over the batch), a solver object driven by ask/tell
+with checkpoints and warm starts (``LbfgsbSolver``), and ask/tell for
+batches (``BatchSolver``; ``lbfgsb_numba.botorch`` has a drop-in for
+BoTorch's ``fmin_l_bfgs_b_batched``).
 
 References: R. H. Byrd, P. Lu, J. Nocedal and C. Zhu, SIAM J. Sci. Comput.
 16(5), 1995; C. Zhu, R. H. Byrd, P. Lu and J. Nocedal, ACM TOMS 23(4), 1997
@@ -20,7 +23,7 @@ from . import status
 # The compiled and batched solvers load their compiled code on first use, so
 # that importing the package for the Python path stays light.
 _LAZY = {"NjitResult": "compiled",
-         "minimize_batch": "batch"}
+         "minimize_batch": "batch", "BatchSolver": "batch_ask_tell"}
 
 
 def __getattr__(name):
@@ -33,5 +36,5 @@ def __getattr__(name):
 __version__ = "0.1.0"
 
 __all__ = ["fmin_l_bfgs_b", "minimize", "minimize_batch", "njit_minimize",
-           "NjitResult", "LbfgsbSolver", "LbfgsInvHessProduct",
-           "OptimizeResult", "BatchResult", "status"]
+           "NjitResult", "LbfgsbSolver", "BatchSolver",
+           "LbfgsInvHessProduct", "OptimizeResult", "BatchResult", "status"]

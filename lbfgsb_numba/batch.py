@@ -146,7 +146,8 @@ def minimize_batch(fun: Callable[..., Any], x0: Any, args: tuple = (),
                    bounds: Any = None, *, maxcor: int = 10,
                    ftol: float = 2.2204460492503131e-09, gtol: float = 1e-5,
                    maxiter: int = 15000, maxfun: int = 15000, maxls: int = 20,
-                   parallel: bool = True) -> BatchResult:
+                   parallel: bool = True, vectorized: bool = False,
+                   pass_indices: bool = False) -> BatchResult:
     """Solve k independent problems ``min fun(x, *args_i)`` s.t. bounds.
 
     fun : ``@njit`` function ``fun(x, *args_i) -> (f, g)``.
@@ -157,12 +158,27 @@ def minimize_batch(fun: Callable[..., Any], x0: Any, args: tuple = (),
         or (k, n) (+-inf for a missing side); a list of n (min, max) pairs;
         or a Bounds-like object with lb/ub.
     Options as in ``minimize(method='L-BFGS-B')``.
+    vectorized : with True, ``fun`` is any Python callable
+        ``fun(X, *args_rows) -> (F, G)`` called once per round on the
+        problems that need an evaluation (X (a, n), F (a,), G (a, n), args
+        sliced to their rows; ``pass_indices=True`` adds the keyword
+        ``indices``): see ``vectorized_batch.minimize_vectorized``.
 
     Returns a BatchResult with x (k, n), fun (k,), jac (k, n), nit, nfev,
     status, success (k,) and message (list of k strings).
     """
+    if vectorized:
+        from .vectorized_batch import minimize_vectorized
+        return minimize_vectorized(fun, x0, args, bounds, maxcor=maxcor,
+                                   ftol=ftol, gtol=gtol, maxiter=maxiter,
+                                   maxfun=maxfun, maxls=maxls,
+                                   pass_indices=pass_indices)
+    if pass_indices:
+        raise ValueError("pass_indices needs vectorized=True")
     if not is_compiled_function(fun):
-        raise TypeError("fun must be a Numba @njit function returning (f, g)")
+        raise TypeError("fun must be a Numba @njit function returning (f, g) "
+                        "(or use vectorized=True for a Python function of "
+                        "the whole batch)")
     x0 = np.asarray(x0)
     if x0.ndim != 2:
         raise ValueError(f"x0 must have shape (k, n), got {x0.shape}")

@@ -1,0 +1,163 @@
+"""minimize_batch(vectorized=True): one Python call per round on the active
+rows; every problem equals ``minimize`` on it alone, bit for bit."""
+import numpy as np
+import pytest
+
+import lbfgsb_numba as lb
+from lbfgsb_numba import status
+from lbfgsb_numba.bench import FIT, FIT_LOWER, FIT_UPPER, two_exp_data
+
+
+def two_exp_rows(P, t, Y):
+    """Least squares of p0 exp(-p1 t) + p2 exp(-p3 t) + p4 - y for every row
+    of P (a, 5), with t (a, m) and Y (a, m): F (a,), G (a, 5).  Only
+    elementwise operations and row sums, so that row i's bits do not depend
+    on the other rows."""
+    e1 = np.exp(-P[:, 1:2] * t)
+    e3 = np.exp(-P[:, 3:4] * t)
+    r = P[:, 0:1] * e1 + P[:, 2:3] * e3 + P[:, 4:5] - Y
+    G = np.empty_like(P)
+    G[:, 0] = 2.0 * np.sum(r * e1, axis=1)
+    G[:, 1] = -2.0 * P[:, 0] * np.sum(r * t * e1, axis=1)
+    G[:, 2] = 2.0 * np.sum(r * e3, axis=1)
+    G[:, 3] = -2.0 * P[:, 2] * np.sum(r * t * e3, axis=1)
+    G[:, 4] = 2.0 * np.sum(r, axis=1)
+    return np.sum(r * r, axis=1), G
+
+
+def one_row(fun, args, i):
+    """Problem i alone, through the vectorised objective on one row."""
+    rows = tuple(a[i:i + 1] for a in args)
+
+    def fg(x):
+        F, G = fun(x[None, :], *rows)
+        return float(F[0]), G[0]
+    return fg
+
+
+def assert_rows_equal_minimize(res, fun, x0, args, bounds, **options):
+    for i in range(x0.shape[0]):
+        ref = lb.minimize(one_row(fun, args, i), x0[i], jac=True,
+                          bounds=bounds, options=options)
+        np.testing.assert_array_equal(res.x[i], ref.x)
+        assert res.fun[i] == ref.fun or np.isnan(ref.fun)
+        assert (res.nit[i], res.nfev[i], res.message[i], res.status[i]) == (
+            ref.nit, ref.nfev, ref.message, ref.status), i
+
+
+def test_exponential_fits_equal_minimize_per_fit():
+    k = 40
+    y = two_exp_data(k, seed=5)
+    t = np.broadcast_to(FIT.t, y.shape)
+    x0 = np.broadcast_to(FIT.x0, (k, 5))
+    bounds = (FIT_LOWER, FIT_UPPER)
+    calls = []
+
+    def fun(P, t, Y):
+        calls.append(P.shape[0])
+        return two_exp_rows(P, t, Y)
+
+    res = lb.minimize_batch(fun, x0, args=(t, y), bounds=bounds,
+                            vectorized=True)
+    assert res.success.all()
+    # one call per round, with fewer rows as the fits finish
+    assert calls[0] == k and calls[-1] < k
+    assert calls == sorted(calls, reverse=True)
+    assert len(calls) == res.nfev.max()
+    assert sum(calls) == res.nfev.sum()
+    assert_rows_equal_minimize(res, two_exp_rows, np.asarray(x0), (t, y),
+                               list(zip(FIT_LOWER, FIT_UPPER)))
+
+
+def test_args_are_sliced_to_the_active_rows_and_indices_passed():
+    k, n = 6, 3
+    c = np.arange(k * n, dtype=float).reshape(k, n) / 7.0
+    scale = np.linspace(1.0, 3.0, k)
+
+    def fun(X, c_rows, scale_rows, indices):
+        np.testing.assert_array_equal(c_rows, c[indices])
+        np.testing.assert_array_equal(scale_rows, scale[indices])
+        assert indices.dtype == np.int64 and (np.diff(indices) > 0).all()
+        D = X - c_rows
+        return 0.5 * scale_rows * np.sum(D * D, axis=1), scale_rows[:, None] * D
+
+    res = lb.minimize_batch(fun, np.zeros((k, n)), args=[c, scale],
+                            bounds=(0.0, 1.0), vectorized=True,
+                            pass_indices=True)
+    np.testing.assert_allclose(res.x, np.clip(c, 0.0, 1.0), atol=1e-6)
+    assert res.success.all()
+
+
+def nan_or_slow(X, kind):
+    """kind 0: NaN at the start; kind 1: NaN beyond x0 > 0.3; kind 2: a
+    slow, ill-conditioned quadratic; kind 3: an easy one."""
+    n = X.shape[1]
+    w = np.where(kind[:, None] == 2, np.logspace(0, 3, n), 1.0)
+    D = X - 1.0
+    F = 0.5 * np.sum(w * D * D, axis=1)
+    G = w * D
+    F = np.where(kind == 0, np.nan, F)
+    G = np.where(((kind == 1) & (X[:, 0] > 0.3))[:, None], np.nan, G)
+    return F, G
+
+
+def test_nan_rows_and_rows_finishing_at_different_rounds():
+    kind = np.array([3, 0, 2, 1, 3, 2, 0, 1])
+    x0 = np.tile(np.array([0.0, -1.0, 2.0, 0.5]), (kind.size, 1))
+    res = lb.minimize_batch(nan_or_slow, x0, args=(kind,), vectorized=True)
+    assert (res.task[kind == 0] == status.ABNORMAL_NONFINITE_START).all()
+    assert (res.x[kind == 1, 0] <= 0.3).all()
+    assert res.success[kind >= 2].all()
+    assert res.nfev[kind == 2].min() > res.nfev[kind == 3].max()
+    assert_rows_equal_minimize(res, nan_or_slow, x0, (kind,), None)
+
+
+def test_options_are_passed_on():
+    y = two_exp_data(5, seed=6)
+    t = np.broadcast_to(FIT.t, y.shape)
+    x0 = np.broadcast_to(FIT.x0, (5, 5))
+    res = lb.minimize_batch(two_exp_rows, x0, args=(t, y), vectorized=True,
+                            maxiter=4, maxcor=3, maxls=5)
+    assert (res.nit == 4).all() and (res.status == 1).all()
+    assert_rows_equal_minimize(res, two_exp_rows, np.asarray(x0), (t, y),
+                               None, maxiter=4, maxcor=3, maxls=5)
+
+
+class ObjectiveFailed(Exception):
+    pass
+
+
+def test_exception_propagates_with_the_state_so_far():
+    calls = [0]
+
+    def fun(X):
+        calls[0] += 1
+        if calls[0] == 4:
+            raise ObjectiveFailed("no")
+        w = np.array([1.0, 100.0])
+        return 0.5 * np.sum(w * (X - 2.0) ** 2, axis=1), w * (X - 2.0)
+
+    with pytest.raises(ObjectiveFailed) as info:
+        lb.minimize_batch(fun, np.zeros((3, 2)), vectorized=True)
+    partial = info.value.lbfgsb_result
+    assert partial.x.shape == (3, 2) and (partial.nfev == 3).all()
+    assert np.isfinite(partial.fun).all() and (partial.fun < 202.0).all()
+    assert (partial.nit >= 1).all()
+
+
+def test_bad_input():
+    with pytest.raises(TypeError, match="callable"):
+        lb.minimize_batch(3, np.zeros((2, 2)), vectorized=True)
+    with pytest.raises(ValueError, match=r"args\[0\]"):
+        lb.minimize_batch(nan_or_slow, np.zeros((2, 2)),
+                          args=(np.zeros(3),), vectorized=True)
+    with pytest.raises(ValueError, match="vectorized"):
+        lb.minimize_batch(nan_or_slow, np.zeros((2, 2)), pass_indices=True)
+    with pytest.raises(TypeError, match="vectorized=True"):
+        lb.minimize_batch(nan_or_slow, np.zeros((2, 2)))
+    with pytest.raises(ValueError, match=r"G has shape"):
+        lb.minimize_batch(lambda X: (X[:, 0], X[:, :1]), np.zeros((2, 2)),
+                          vectorized=True)
+    with pytest.raises(ValueError, match=r"return \(f, g\)"):
+        lb.minimize_batch(lambda X: X[:, 0], np.zeros((3, 2)),
+                          vectorized=True)
