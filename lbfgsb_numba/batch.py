@@ -145,11 +145,28 @@ def _batch_bounds(bounds, k, n):
     return np.broadcast_to(lo, (k, n)), np.broadcast_to(up, (k, n))
 
 
+def _solve_with_progress(kernel, fun, x0, lower, upper, args, options,
+                         outputs):
+    """The kernel over blocks of rows (views: the same argument types, no
+    new compilation), with a progress bar."""
+    from .progress import solve_in_blocks
+    threads = numba.get_num_threads() if kernel is _batch_parallel else 1
+    step = step_address()
+
+    def solve_rows(a, b):
+        kernel(fun, x0[a:b], lower[a:b], upper[a:b],
+               tuple(arg[a:b] for arg in args), *options,
+               *(out[a:b] for out in outputs),
+               max(1, min(b - a, 4 * threads)), step)
+    solve_in_blocks(solve_rows, x0.shape[0], threads)
+
+
 def minimize_batch(fun: Callable[..., Any], x0: Any, args: tuple = (),
                    bounds: Any = None, *, maxcor: int = 10,
                    ftol: float = 2.2204460492503131e-09, gtol: float = 1e-5,
                    maxiter: int = 15000, maxfun: int = 15000, maxls: int = 20,
-                   parallel: bool = True) -> BatchResult:
+                   parallel: bool = True,
+                   progress: bool = False) -> BatchResult:
     """Solve k independent problems ``min fun(x, *args_i)`` s.t. bounds.
 
     fun : ``@njit`` function ``fun(x, *args_i) -> (f, g)``.
@@ -160,6 +177,8 @@ def minimize_batch(fun: Callable[..., Any], x0: Any, args: tuple = (),
         or (k, n) (+-inf for a missing side); a list of n (min, max) pairs;
         or a Bounds-like object with lb/ub.
     Options as in ``minimize(method='L-BFGS-B')``.
+    progress : solve in blocks of rows and show a progress bar (tqdm when
+        installed, else a line on stderr); the results are the same.
 
     Returns a BatchResult with x (k, n), fun (k,), jac (k, n), nit, nfev,
     status, success (k,) and message (list of k strings).
@@ -199,8 +218,12 @@ def minimize_batch(fun: Callable[..., Any], x0: Any, args: tuple = (),
     kernel = _batch_parallel if parallel else _batch_serial
     # a few chunks per thread: each chunk reuses one work buffer
     n_chunks = max(1, min(k, 4 * numba.get_num_threads()))
-    kernel(fun, x0, lower, upper, args, *options, *outputs, n_chunks,
-           step_address())
+    if progress:
+        _solve_with_progress(kernel, fun, x0, lower, upper, args, options,
+                             outputs)
+    else:
+        kernel(fun, x0, lower, upper, args, *options, *outputs, n_chunks,
+               step_address())
     raised = np.flatnonzero(task == RAISED)
     if raised.size:
         # the objective raised for these problems inside the parallel
