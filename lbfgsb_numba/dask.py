@@ -139,7 +139,10 @@ def solve_chunk(plan: ChunkPlan, x0: np.ndarray, *arrays) -> np.ndarray:
     returns its records (``result_dtype``)."""
     from .batch import minimize_batch as minimize_in_process
     rows = x0.shape[0]
-    arrays = [np.broadcast_to(a, (rows,) + a.shape) if shared else a
+    # the same array types in every task (C-contiguous writable rows,
+    # read-only broadcasts), so that each process compiles the kernel once
+    arrays = [np.broadcast_to(a, (rows,) + a.shape) if shared
+              else np.require(a, requirements=("C", "W"))
               for a, shared in zip(arrays, plan.shared)]
     args = tuple(arrays[:plan.n_args])
     bounds = tuple(arrays[plan.n_args:]) if plan.bound_arrays else plan.bounds
@@ -259,10 +262,34 @@ class DaskBatchResult:
 
     fields = ("x", "fun", "jac", "nit", "nfev", "status", "success", "task")
 
-    def __init__(self, records: da.Array):
+    def __init__(self, records: da.Array, task_inputs: tuple = None):
         self.records = records
+        self.task_inputs = task_inputs  # (plan, x0, (array, is rows)...)
         for name in self.fields:
             setattr(self, name, records[name])
+
+    def warm_up(self, client=None) -> "DaskBatchResult":
+        """Solve the first two problems once on every worker of ``client``
+        (default: the current client) and wait: each worker process
+        compiles the batch kernel for this objective and these argument
+        types once (seconds); warm it before timing or before a
+        computation whose first chunks should not wait for it.  A worker
+        that starts later compiles on its first chunk."""
+        import distributed
+        client = client or distributed.get_client()
+        plan, x0, arrays = self.task_inputs
+        # two rows: a one-row broadcast would count as contiguous, another
+        # array type than in the real chunks
+        two = dask.compute(x0[:2], *(a[:2] if rows else a
+                                     for a, rows in arrays))
+        workers = list(client.scheduler_info()["workers"])
+        futures = [client.submit(solve_chunk, plan, *two, workers=[w],
+                                 allow_other_workers=False, pure=False)
+                   for w in workers]
+        distributed.wait(futures)
+        for future in futures:
+            future.result()  # raises what the solve raised
+        return self
 
     def keys(self):
         return self.fields
@@ -280,7 +307,8 @@ class DaskBatchResult:
     def persist(self, **kwargs) -> "DaskBatchResult":
         """Start the solve and keep the records in memory (on the cluster
         with ``distributed``)."""
-        return DaskBatchResult(self.records.persist(**kwargs))
+        return DaskBatchResult(self.records.persist(**kwargs),
+                               self.task_inputs)
 
     def compute(self, **kwargs) -> BatchResult:
         """Solve every chunk and gather an in-process ``BatchResult``
@@ -411,4 +439,6 @@ def minimize_batch(fun: Callable[..., Any], x0: Any, args: tuple = (),
     records = da.blockwise(solve_chunk, "i", plan, None, x0, "ij",
                            *inputs.pairs, name=name, dtype=dtype,
                            concatenate=True, meta=np.empty(0, dtype))
-    return DaskBatchResult(records)
+    arrays = tuple(zip(inputs.pairs[::2], (not shared for shared
+                                           in inputs.shared)))
+    return DaskBatchResult(records, (plan, x0, arrays))
