@@ -269,3 +269,36 @@ def test_value_errors_raise_when_computed():
     res = lbd.minimize_batch(two_exp_fg, x0, args_for(y), (LOWER, UPPER))
     with pytest.raises(ValueError, match="x0 contains NaN"):
         res.compute(scheduler="sync")
+
+
+def test_xarray_example_maps_and_png(tmp_path):
+    """The example's fits on a small cube: the module and apply_ufunc give
+    the same maps, dead (NaN) pixels get status 2 and nothing else does,
+    the true parameters are found, and the PNG is written."""
+    pytest.importorskip("xarray")
+    examples = os.path.join(os.path.dirname(os.path.dirname(__file__)),
+                            "examples")
+    sys.path.insert(0, examples)
+    try:
+        import xarray_per_pixel_fits as example
+    finally:
+        sys.path.remove(examples)
+    cube, truth = example.synthetic_cube(24, chunk_rows=8)
+    fits = example.fit_cube(cube).compute(scheduler="threads")
+    other = example.fit_cube_apply_ufunc(cube).compute(scheduler="threads")
+    for name in ("params", "status", "fun"):
+        np.testing.assert_array_equal(fits[name].values, other[name].values)
+    dead = np.isnan(cube.values).any(axis=-1)
+    assert dead.sum() >= 4
+    np.testing.assert_array_equal(fits.status.values == 2, dead)
+    assert (fits.status.values[~dead] == 0).all()
+    k_fast = fits.params.sel(param="k_fast").values[~dead]
+    assert np.median(np.abs(
+        k_fast / truth.sel(param="k_fast").values[~dead] - 1)) < 0.05
+    png = tmp_path / "maps.png"
+    example.main(["--size", "24", "--png", str(png)])
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return
+    assert png.stat().st_size > 10_000
