@@ -282,7 +282,7 @@ class DaskBatchResult:
         # array type than in the real chunks
         two = dask.compute(x0[:2], *(a[:2] if rows else a
                                      for a, rows in arrays))
-        workers = list(client.scheduler_info()["workers"])
+        workers = list(client.nthreads())
         futures = [client.submit(solve_chunk, plan, *two, workers=[w],
                                  allow_other_workers=False, pure=False)
                    for w in workers]

@@ -203,6 +203,11 @@ def test_cluster_result_equals_in_process(client, data, reference):
     x0, y = data
     res = lbd.minimize_batch(two_exp_fg, x0, args_for(y), (LOWER, UPPER),
                              chunks=11)
+    with distributed.get_task_stream(client) as stream:
+        assert res.warm_up(client) is res
+    warmed = {task["worker"] for task in stream.data
+              if "solve_chunk" in str(task["key"])}
+    assert warmed == set(client.nthreads())
     assert_same(res.compute(), reference)
     x, status = dask.compute(res.x, res.status)
     np.testing.assert_array_equal(x, reference.x)
