@@ -82,7 +82,7 @@ def cluster_vs_in_process(k=10**6, chunk=50_000, repeat=2, workers=2):
            "data_mb": y_np.nbytes / 2**20}
     minimize_batch(two_exp_njit, x0[:10], (t[:10], y_np[:10]), bounds)
     with distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
-                                  processes=True, dashboard_address=None) \
+                                  processes=True, dashboard_address=":0") \
             as cluster, distributed.Client(cluster) as client:
         y = da.map_blocks(data_block, dtype=float,
                           chunks=((chunk,) * (k // chunk)

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import importlib
 from contextlib import contextmanager
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import dask
 import dask.array as da
@@ -111,27 +111,19 @@ def result_dtype(n: int) -> np.dtype:
                      ("task", np.int64)])
 
 
-class ChunkPlan:
-    """What every chunk task shares: the objective, which inputs are rows
-    (the chunk's slice) and which are shared (one array broadcast to the
-    chunk's rows in the task), the bounds, the options and the Numba
-    threads."""
-
-    def __init__(self, objective, n, shared, n_args, bounds, bound_arrays,
-                 options, numba_threads):
-        self.objective = objective
-        self.n = n
-        self.shared = shared
-        self.n_args = n_args
-        self.bounds = bounds
-        self.bound_arrays = bound_arrays
-        self.options = options
-        self.numba_threads = numba_threads
-
-    def __dask_tokenize__(self):
-        return (tokenize(self.objective), self.n, self.shared, self.n_args,
-                tokenize(self.bounds), self.bound_arrays, self.options,
-                self.numba_threads)
+class ChunkPlan(NamedTuple):
+    """What every chunk task shares: the objective, which inputs are
+    shared (one array broadcast to the chunk's rows in the task) rather
+    than rows (the chunk's slice), the bounds (or None when the last two
+    inputs are the bound arrays), the options and the Numba threads."""
+    objective: Objective
+    n: int
+    shared: tuple
+    n_args: int
+    bounds: Any
+    bound_arrays: bool
+    options: tuple
+    numba_threads: int
 
 
 def solve_chunk(plan: ChunkPlan, x0: np.ndarray, *arrays) -> np.ndarray:

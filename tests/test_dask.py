@@ -54,7 +54,7 @@ def client():
     gone afterwards."""
     cluster = distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True,
-        dashboard_address=None, silence_logs=logging.CRITICAL)
+        dashboard_address=":0", silence_logs=logging.CRITICAL)
     client = distributed.Client(cluster, timeout="60s")
     pids = set(client.run(os.getpid).values())
     try:
@@ -221,7 +221,7 @@ def test_cluster_worker_killed_mid_computation(client, data, reference):
     The objective repeats its work (same answers) so that a chunk takes
     about half a second."""
     x0, y = data
-    res = lbd.minimize_batch(two_exp_fg, x0, args_for(y, repeats=1500),
+    res = lbd.minimize_batch(two_exp_fg, x0, args_for(y, repeats=1000),
                              (LOWER, UPPER), chunks=6)
     pids = client.run(os.getpid)
     persisted = res.persist()

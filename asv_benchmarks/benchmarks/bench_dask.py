@@ -40,7 +40,7 @@ class DaskBatch:
             return
         self.cluster = distributed.LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True,
-            dashboard_address=None)
+            dashboard_address=":0")
         self.client = distributed.Client(self.cluster)
         y = da.map_blocks(data_block, dtype=float,
                           chunks=((CHUNK,) * (k // CHUNK), (fit.t.size,)))
