@@ -45,6 +45,22 @@ def data_in_process(k, chunk, seed=0):
                            for s in range(0, k, chunk)])
 
 
+def cpu_seconds():
+    """User + system CPU seconds of this process and of its live child
+    processes (a LocalCluster's nannies and workers; its scheduler runs in
+    this process)."""
+    import psutil
+    me = psutil.Process()
+    total = 0.0
+    for proc in [me] + me.children(recursive=True):
+        try:
+            times = proc.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
 def progress_overhead(k=100_000, total=12.0):
     """(seconds per batch without, with progress=True) for k fits."""
     from .batch import minimize_batch
@@ -78,7 +94,8 @@ def cluster_vs_in_process(k=10**6, chunk=50_000, repeat=2, workers=2):
     t = np.broadcast_to(FIT.t, (k, FIT.t.size))
     x0 = np.broadcast_to(FIT.x0, (k, 5))
     y_np = data_in_process(k, chunk)
-    out = {"in_process": [], "cluster": [], "k": k, "chunk": chunk,
+    out = {"in_process": [], "cluster": [], "in_process_cpu": [],
+           "cluster_cpu": [], "k": k, "chunk": chunk,
            "data_mb": y_np.nbytes / 2**20}
     minimize_batch(two_exp_njit, x0[:10], (t[:10], y_np[:10]), bounds)
     with distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
@@ -96,15 +113,17 @@ def cluster_vs_in_process(k=10**6, chunk=50_000, repeat=2, workers=2):
         warm.warm_up(client)  # every worker compiles the batch kernel once
         out["worker_warmup_s"] = time.perf_counter() - t0
         for _ in range(repeat):
-            t0 = time.perf_counter()
+            c0, t0 = cpu_seconds(), time.perf_counter()
             ref = minimize_batch(two_exp_njit, x0, (t, y_np), bounds)
             out["in_process"].append(time.perf_counter() - t0)
+            out["in_process_cpu"].append(cpu_seconds() - c0)
             time.sleep(1.0)
             lazy = lbd.minimize_batch(two_exp_njit, x0, (t, y), bounds)
             tracemalloc.start()
-            t0 = time.perf_counter()
+            c0, t0 = cpu_seconds(), time.perf_counter()
             res = lazy.compute()
             out["cluster"].append(time.perf_counter() - t0)
+            out["cluster_cpu"].append(cpu_seconds() - c0)
             out["client_peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
             tracemalloc.stop()
             time.sleep(1.0)
@@ -124,16 +143,23 @@ def main(argv=None):
     parser.add_argument("--k", type=int, default=None, help="fits")
     parser.add_argument("--chunk", type=int, default=50_000,
                         help="rows per Dask chunk")
+    parser.add_argument("--repeat", type=int, default=None,
+                        help="alternating runs of each (default 2, quick 1)")
+    parser.add_argument("--skip-progress", action="store_true",
+                        help="only the Dask comparison")
     args = parser.parse_args(argv)
     k = args.k or (10**5 if args.quick else 10**6)
     print(f"lbfgsb_numba scaling on {machine()}\n")
 
-    plain, shown = progress_overhead(
-        k=20_000 if args.quick else 100_000, total=4.0 if args.quick else 12.0)
-    print(f"progress=True: {shown:.3f} s per batch against {plain:.3f} s "
-          f"without (ratio {shown / plain:.3f})")
+    if not args.skip_progress:
+        plain, shown = progress_overhead(
+            k=20_000 if args.quick else 100_000,
+            total=4.0 if args.quick else 12.0)
+        print(f"progress=True: {shown:.3f} s per batch against {plain:.3f} s "
+              f"without (ratio {shown / plain:.3f})")
 
-    r = cluster_vs_in_process(k, args.chunk, repeat=1 if args.quick else 2)
+    r = cluster_vs_in_process(k, args.chunk, repeat=args.repeat or (
+        1 if args.quick else 2))
     best_in, best_cl = min(r["in_process"]), min(r["cluster"])
     cores = os.cpu_count()
     print(f"\n{k} bounded 5-parameter fits (mean nit {r['mean_nit']:.1f}), "
@@ -147,6 +173,10 @@ def main(argv=None):
           f"({k / best_cl / 2:,.0f} per core); runs "
           f"{', '.join(f'{s:.1f}' for s in r['cluster'])} s; "
           f"cluster/in-process time {best_cl / best_in:.2f}")
+    cpu_in, cpu_cl = min(r["in_process_cpu"]), min(r["cluster_cpu"])
+    print(f"  CPU seconds (all processes): in-process {cpu_in:.1f}, cluster "
+          f"{cpu_cl:.1f} (ratio {cpu_cl / cpu_in:.2f}); {k / cpu_in:,.0f} "
+          f"and {k / cpu_cl:,.0f} fits per CPU-second")
     print(f"  workers' first solve (compile once per process): "
           f"{r['worker_warmup_s']:.1f} s; results equal bit for bit: "
           f"{r['equal']}")

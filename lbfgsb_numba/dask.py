@@ -15,9 +15,10 @@ Pitfalls handled here (see the README section "Scaling out with Dask"):
 
 * Numba threads inside Dask workers: a task runs its chunk on
   ``numba_threads`` threads (default 1, Dask's own threads provide the
-  parallelism), set with ``numba.set_num_threads`` inside the task and
-  restored after it; with one thread the serial kernel runs and Numba's
-  threading layer is not involved at all.
+  parallelism).  With one thread the serial kernel runs and no parallel
+  region is ever entered (so Numba's threading layer never runs code from
+  several threads at once); with more, ``numba.set_num_threads`` is set
+  inside the task (the setting is per thread) and restored after it.
 * Objectives: a module-level objective is sent to workers by reference
   (module and name) and looked up there, so the worker uses that module's
   own dispatcher and its on-disk cache; one that cannot be imported by name
@@ -138,11 +139,14 @@ def solve_chunk(plan: ChunkPlan, x0: np.ndarray, *arrays) -> np.ndarray:
               for a, shared in zip(arrays, plan.shared)]
     args = tuple(arrays[:plan.n_args])
     bounds = tuple(arrays[plan.n_args:]) if plan.bound_arrays else plan.bounds
-    with numba_threads_set(plan.numba_threads):
-        res = minimize_in_process(plan.objective.fun, x0, args=args,
-                                  bounds=bounds,
-                                  parallel=plan.numba_threads > 1,
-                                  **dict(zip(_OPTIONS, plan.options)))
+    options = dict(zip(_OPTIONS, plan.options))
+    if plan.numba_threads == 1:  # the serial kernel: no parallel region
+        res = minimize_in_process(plan.objective.fun, x0, args, bounds,
+                                  parallel=False, **options)
+    else:
+        with numba_threads_set(plan.numba_threads):
+            res = minimize_in_process(plan.objective.fun, x0, args, bounds,
+                                      **options)
     out = np.empty(rows, result_dtype(plan.n))
     for name in out.dtype.names:
         out[name] = res[name]
