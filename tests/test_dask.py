@@ -54,7 +54,8 @@ def client():
     gone afterwards."""
     cluster = distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True,
-        dashboard_address=":0", silence_logs=logging.CRITICAL)
+        dashboard_address=":0", silence_logs=logging.CRITICAL,
+        env={"NUMBA_NUM_THREADS": "1"})  # no idle Numba pool per worker
     client = distributed.Client(cluster, timeout="60s")
     pids = set(client.run(os.getpid).values())
     try:
