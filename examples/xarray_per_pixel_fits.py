@@ -40,7 +40,8 @@ PARAMS = ["a_fast", "k_fast", "a_slow", "k_slow", "offset"]
 X0 = np.array([1.0, 2.0, 0.5, 0.2, 0.0])
 LOWER = np.array([0.0, 0.8, 0.0, 0.02, -0.5])   # k_fast > k_slow: no swap
 UPPER = np.array([5.0, 10.0, 5.0, 0.8, 0.5])
-STATUS_NAMES = ["converged", "iteration/evaluation limit", "abnormal (NaN data)"]
+STATUS_NAMES = ["converged", "iteration/evaluation limit",
+                "abnormal (NaN data)"]
 
 
 def synthetic_cube(size=512, seed=0, chunk_rows=32):

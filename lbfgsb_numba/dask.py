@@ -182,7 +182,9 @@ class _Inputs:
         self.row_chunks = row_chunks
         self.pairs: list = []
         self.shared: list = []
-        self._letters = iter("abcdefghjklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+        # index letters for the other axes ("i" is the batch axis)
+        self._letters = iter("abcdefghjklmnopqrstuvwxyz"
+                             "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
     def _index(self, ndim):
         return "".join(next(self._letters) for _ in range(ndim))

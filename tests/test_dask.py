@@ -17,8 +17,8 @@ dask = pytest.importorskip("dask")
 distributed = pytest.importorskip("distributed")
 da = pytest.importorskip("dask.array")
 
-from dask_objectives import (LOWER, UPPER, args_for, make_local_objective,  # noqa: E402
-                             problem, two_exp_fg)
+from dask_objectives import (  # noqa: E402
+    LOWER, UPPER, args_for, make_local_objective, problem, two_exp_fg)
 from lbfgsb_numba import dask as lbd  # noqa: E402
 from lbfgsb_numba.batch import minimize_batch  # noqa: E402
 
