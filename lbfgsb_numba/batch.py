@@ -142,12 +142,29 @@ def _batch_bounds(bounds, k, n):
     return np.broadcast_to(lo, (k, n)), np.broadcast_to(up, (k, n))
 
 
+def _solve_with_progress(kernel, fun, x0, lower, upper, args, options,
+                         outputs):
+    """The kernel over blocks of rows (views: the same argument types, no
+    new compilation), with a progress bar."""
+    from .progress import solve_in_blocks
+    threads = numba.get_num_threads() if kernel is _batch_parallel else 1
+    step = step_address()
+
+    def solve_rows(a, b):
+        kernel(fun, x0[a:b], lower[a:b], upper[a:b],
+               tuple(arg[a:b] for arg in args), *options,
+               *(out[a:b] for out in outputs),
+               max(1, min(b - a, 4 * threads)), step)
+    solve_in_blocks(solve_rows, x0.shape[0], threads)
+
+
 def minimize_batch(fun: Callable[..., Any], x0: Any, args: tuple = (),
                    bounds: Any = None, *, maxcor: int = 10,
                    ftol: float = 2.2204460492503131e-09, gtol: float = 1e-5,
                    maxiter: int = 15000, maxfun: int = 15000, maxls: int = 20,
                    parallel: bool = True, vectorized: bool = False,
-                   pass_indices: bool = False) -> BatchResult:
+                   pass_indices: bool = False,
+                   progress: bool = False) -> BatchResult:
     """Solve k independent problems ``min fun(x, *args_i)`` s.t. bounds.
 
     fun : ``@njit`` function ``fun(x, *args_i) -> (f, g)``.
@@ -163,11 +180,16 @@ def minimize_batch(fun: Callable[..., Any], x0: Any, args: tuple = (),
         problems that need an evaluation (X (a, n), F (a,), G (a, n), args
         sliced to their rows; ``pass_indices=True`` adds the keyword
         ``indices``): see ``vectorized_batch.minimize_vectorized``.
+    progress : solve in blocks of rows and show a progress bar (tqdm when
+        installed, else a line on stderr); the results are the same.
 
     Returns a BatchResult with x (k, n), fun (k,), jac (k, n), nit, nfev,
     status, success (k,) and message (list of k strings).
     """
     if vectorized:
+        if progress:
+            raise ValueError("progress: not available with vectorized=True "
+                             "(each round is one call of fun over the batch)")
         from .vectorized_batch import minimize_vectorized
         return minimize_vectorized(fun, x0, args, bounds, maxcor=maxcor,
                                    ftol=ftol, gtol=gtol, maxiter=maxiter,
@@ -216,8 +238,12 @@ def minimize_batch(fun: Callable[..., Any], x0: Any, args: tuple = (),
     # a few chunks per thread: each chunk reuses one work buffer
     n_chunks = max(1, min(k, 4 * numba.get_num_threads()))
     with plain_objective_errors():
-        kernel(fun, x0, lower, upper, args, *options, *outputs, n_chunks,
-               step_address())
+        if progress:
+            _solve_with_progress(kernel, fun, x0, lower, upper, args, options,
+                                 outputs)
+        else:
+            kernel(fun, x0, lower, upper, args, *options, *outputs, n_chunks,
+                   step_address())
     raised = np.flatnonzero(task == RAISED)
     if raised.size:
         # the objective raised for these problems inside the parallel
