@@ -34,6 +34,7 @@ from numba.core.registry import CPUDispatcher
 from .api import _attach_last_accepted, _result, _Solve, overload_entry
 from .driver import initialize_at, step_at
 from .finite_diff import fd_gradient_njit, normalize_steps
+from .first_use import notice_before_compile
 from .status import FG, NEW_X
 from .workspace import (BOUND_TYPE, LOWER, N_FIELDS, UPPER, X, allocate,
                         evaluation_views, result_views, workspace_views)
@@ -75,6 +76,7 @@ def warnflag_of(task, nit, nfev, maxiter, maxfun):
 
 @cfunc(types.int64(types.CPointer(types.int64), types.int64, types.int64),
        cache=True, nopython=True)
+@notice_before_compile
 def step_c(addresses, n, m):
     """``step`` for compiled callers, on the workspace given by the
     addresses of its fields, with n variables and memory m.  Called through
