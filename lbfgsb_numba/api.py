@@ -20,6 +20,7 @@ from . import status as _status
 from .bounds import normalize_bounds
 from .driver import PHASE_SEARCH, setup_at, step_at
 from .finite_diff import difference_gradient, normalize_steps
+from .first_use import notice_if_cold
 from .hess_inv import LbfgsInvHessProduct
 from .result import OptimizeResult, result_class
 from .status import FG, NEW_X
@@ -147,6 +148,7 @@ def _entry_point(dispatcher, *example_args):
 @functools.lru_cache(maxsize=None)
 def driver_entries():
     """Direct entries of ``setup_at`` and ``step_at``."""
+    notice_if_cold(setup_at, step_at)
     x, lo, up, nbd = np.zeros(1), np.zeros(1), np.ones(1), np.full(1, 2,
                                                                      np.int32)
     offsets, size, _ = layout(1, 1, False)

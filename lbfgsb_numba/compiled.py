@@ -42,6 +42,7 @@ from .compiled_checks import (f_and_gradient, f_only, gradient_into,
 from .driver import abandon_evaluation, initialize_at, step_at
 from .finite_diff import (central_gradient_njit, fd_gradient_njit,
                           normalize_steps)
+from .first_use import notice_before_compile
 from .status import ABNORMAL_GRADIENT_LENGTH, FG, NEW_X
 from .validation import as_x0, check_solver_options, gradient_shape_error
 from .workspace import (BOUND_TYPE, LOWER, N_FIELDS, UPPER, X, allocate,
@@ -86,6 +87,7 @@ def warnflag_of(task, nit, nfev, maxiter, maxfun):
 
 @cfunc(types.int64(types.CPointer(types.int64), types.int64, types.int64),
        cache=True, nopython=True)
+@notice_before_compile
 def step_c(addresses, n, m):
     """``step`` for compiled callers, on the workspace given by the
     addresses of its fields, with n variables and memory m.  Called through

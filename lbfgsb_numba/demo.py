@@ -2,7 +2,13 @@
 scipy's fmin_l_bfgs_b page, without and with bounds, on the Python path and
 on the compiled path, and a batch of bounded fits.
 
-Run: ``python -m lbfgsb_numba.demo``
+Every solve is timed the same way: its first call in this process (which
+includes compiling, or loading from Numba's cache, whatever that call is the
+first to need; a line says so before each long wait) and then warm calls
+(the best of repeated calls, ``bench.compare``).
+
+Run: ``lbfgsb-numba-demo`` (installed with the package) or
+``python -m lbfgsb_numba.demo``.
 """
 from __future__ import annotations
 
@@ -11,10 +17,16 @@ import time
 import numpy as np
 from numba import njit
 
-from . import fmin_l_bfgs_b, minimize_batch
+from . import fmin_l_bfgs_b
+from .bench import compare
+from .driver import setup_at, step_at
+from .first_use import FIRST_COMPILE_SECONDS, is_cached
 
 X = np.arange(0, 10, 1.0)
 Y = 2.0 * X + 3.0
+X0 = np.array([0.0, 1.0])
+BOUNDS = [(0, 5), (5, 10)]
+INDENT = " " * 13
 
 
 def regression_error(parameters, *args):
@@ -38,45 +50,74 @@ def regression_fg(parameters, x, y):
     return f, g
 
 
-def _show(label, x, f, d, seconds):
-    print(f"{label:<42} x = [{x[0]:.8f}, {x[1]:.8f}]  f = {f:.6g}  "
-          f"nit = {d['nit']:2d}  nfev = {d['funcalls']:2d}  "
-          f"({seconds * 1e3:.2f} ms)\n{'':<42} {d['task']}")
+def _duration(seconds: float) -> str:
+    return f"{seconds:.1f} s" if seconds >= 1.0 else f"{seconds * 1e3:.3g} ms"
 
 
-def main() -> None:
-    x0 = np.array([0.0, 1.0])
-    bounds = [(0, 5), (5, 10)]
-    print("lbfgsb_numba demo: fit y = m x + b to y = 2 x + 3 "
-          "(scipy's fmin_l_bfgs_b example)\n")
-    for label, kw in [("Python objective, approx_grad, no bounds", {}),
-                      ("Python objective, approx_grad, bounds", {"bounds": bounds})]:
-        t0 = time.perf_counter()
-        x, f, d = fmin_l_bfgs_b(regression_error, x0, args=(X, Y),
-                                approx_grad=True, **kw)
-        _show(label, x, f, d, time.perf_counter() - t0)
-    for label, kw in [("compiled objective (@njit), no bounds", {}),
-                      ("compiled objective (@njit), bounds", {"bounds": bounds})]:
-        fmin_l_bfgs_b(regression_fg, x0, args=(X, Y), **kw)  # compile
-        t0 = time.perf_counter()
-        x, f, d = fmin_l_bfgs_b(regression_fg, x0, args=(X, Y), **kw)
-        _show(label, x, f, d, time.perf_counter() - t0)
+def first_and_warm(call, warm_seconds: float = 0.3):
+    """(result of the first call, seconds of the first call, seconds per
+    warm call: the best of repeated calls)."""
+    t0 = time.perf_counter()
+    result = call()
+    first = time.perf_counter() - t0
+    warm = compare([call], total=warm_seconds, blocks=3, pause=0.0)[0]
+    return result, first, warm
 
-    k = 1000
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+def _solve_rows(objective, **options) -> None:
+    """The unbounded and the bounded solve, one row each."""
+    for label, bounds in (("no bounds", None), ("bounds", BOUNDS)):
+        (x, f, d), first, warm = first_and_warm(
+            lambda: fmin_l_bfgs_b(objective, X0, args=(X, Y), bounds=bounds,
+                                  **options))
+        _say(f"  {label:<10} x = [{x[0]:.8f}, {x[1]:.8f}]  f = {f:.6g}  "
+             f"nit = {d['nit']:2d}  nfev = {d['funcalls']:2d}\n"
+             f"{INDENT}{d['task']}\n"
+             f"{INDENT}first call {_duration(first)}, warm {_duration(warm)}")
+
+
+def _batch(k: int = 1000) -> None:
+    from .batch import minimize_batch
     rng = np.random.default_rng(0)
     slopes = rng.uniform(0.5, 4.0, k)
     ys = slopes[:, None] * X[None, :] + 3.0 + rng.normal(0, 0.1, (k, X.size))
     xs = np.broadcast_to(X, (k, X.size))
-    minimize_batch(regression_fg, np.zeros((2, 2)), args=(xs[:2], ys[:2]),
-                   bounds=([0.0, 0.0], [5.0, 10.0]))  # compile
-    t0 = time.perf_counter()
-    res = minimize_batch(regression_fg, np.tile(x0, (k, 1)), args=(xs, ys),
-                         bounds=([0.0, 0.0], [5.0, 10.0]))
-    dt = time.perf_counter() - t0
+    res, first, warm = first_and_warm(
+        lambda: minimize_batch(regression_fg, np.tile(X0, (k, 1)),
+                               args=(xs, ys), bounds=([0.0, 0.0], [5.0, 10.0])),
+        warm_seconds=1.0)
     err = np.abs(res.x[:, 0] - slopes).max()
-    print(f"\nminimize_batch: {k} bounded fits in {dt * 1e3:.1f} ms "
-          f"({dt / k * 1e6:.1f} us per fit), all converged: "
-          f"{bool(res.success.all())}, max |slope error| = {err:.3f}")
+    _say(f"  {k} fits: first call {_duration(first)}, warm "
+         f"{_duration(warm)} ({warm / k * 1e6:.1f} us per fit); all "
+         f"converged: {bool(res.success.all())}, max |slope error| = "
+         f"{err:.3f}")
+
+
+def main() -> None:
+    cold = not (is_cached(setup_at) and is_cached(step_at))
+    _say("lbfgsb_numba demo: fit y = m x + b to y = 2 x + 3 "
+         "(scipy's fmin_l_bfgs_b example)\n"
+         "Times: 'first call' includes compiling (or loading from Numba's "
+         "cache) what that\ncall is the first to need; 'warm' is the best "
+         "of repeated calls.\n")
+    _say("Python objective, approx_grad=True:")
+    # with an empty cache the package itself says that it compiles (stderr)
+    _solve_rows(regression_error, approx_grad=True)
+
+    _say("\ncompiled objective (@njit, returns f and g):")
+    _say(("  compiling the compiled path's kernels (first use only, "
+          f"~{FIRST_COMPILE_SECONDS // 4} s), " if cold else "  compiling ")
+         + "the objective and its solve loop (each new process, ~1 s)...")
+    _solve_rows(regression_fg)
+
+    _say("\nminimize_batch (compiled objective, bounds, in parallel):")
+    _say("  compiling the batch loop for this objective (each new process, "
+         "~5 s)...")
+    _batch()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,133 @@
+"""The first-use notice: one line on stderr when the kernels are about to
+compile with an empty Numba cache, nothing when the cache is warm.
+
+The compile itself is never run with an empty cache here (20-40 s): the
+subprocess checks stop at the first compile, after the notice."""
+import importlib.util
+import io
+import os
+import subprocess
+import sys
+import textwrap
+
+import numba
+import numpy as np
+import pytest
+
+import lbfgsb_numba
+from lbfgsb_numba import api, driver, first_use
+
+PACKAGE_PARENT = os.path.dirname(os.path.dirname(lbfgsb_numba.__file__))
+
+
+@pytest.fixture
+def fresh_process_flag(monkeypatch):
+    """As if the notice had not been printed in this process yet."""
+    monkeypatch.setattr(first_use, "_noticed", False)
+
+
+def _load_module(path, name):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_is_cached_false_before_first_compile_true_after(tmp_path):
+    source = tmp_path / "tiny_kernel.py"
+    source.write_text(textwrap.dedent("""
+        from numba import njit
+
+        @njit(cache=True)
+        def plus_one(x):
+            return x + 1
+    """))
+    module = _load_module(source, "tiny_kernel_first_use")
+    assert not first_use.is_cached(module.plus_one)
+    assert module.plus_one(1) == 2
+    assert first_use.is_cached(module.plus_one)
+
+
+def test_is_cached_reads_the_cache_numba_uses(tmp_path, monkeypatch):
+    api._entries()  # the driver's kernels are compiled and cached
+    assert first_use.is_cached(driver.step_at)
+    monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path))
+    assert not first_use.is_cached(driver.step_at)
+
+
+def test_notice_printed_once_per_process(fresh_process_flag, tmp_path,
+                                         monkeypatch):
+    monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path))
+    out = io.StringIO()
+    assert first_use.notice_if_cold(driver.step_at, stream=out)
+    assert not first_use.notice_if_cold(driver.step_at, stream=out)
+    assert out.getvalue() == first_use.MESSAGE + "\n"
+
+
+def test_no_notice_when_warm(fresh_process_flag, capsys):
+    api._entries()
+    capsys.readouterr()
+    api._entries.cache_clear()
+    api._entries()  # the hook runs again, on a warm cache
+    assert capsys.readouterr().err == ""
+    out = io.StringIO()
+    assert not first_use.notice_if_cold(driver.setup_at, driver.step_at,
+                                        stream=out)
+    assert out.getvalue() == ""
+
+
+def test_notice_before_compile_returns_the_function(fresh_process_flag,
+                                                    capsys):
+    def not_compiled_anywhere(x):
+        return x
+
+    assert first_use.notice_before_compile(not_compiled_anywhere) is \
+        not_compiled_anywhere
+    assert capsys.readouterr().err == first_use.MESSAGE + "\n"
+
+
+# Each script stops the process at the first compile the entry point asks
+# for (after the notice, if any): the hooks are checked against a real empty
+# cache without paying for the compile.
+_STOP_AT_PYTHON_PATH_COMPILE = """
+import numpy as np
+import lbfgsb_numba.api as api
+def stop(*args):
+    raise SystemExit(0)
+api._entry_point = stop
+api.fmin_l_bfgs_b(lambda x: (float(x @ x), 2 * x), np.ones(2))
+"""
+_STOP_AT_COMPILED_PATH_COMPILE = """
+from numba.core import ccallback
+def stop(self):
+    raise SystemExit(0)
+ccallback.CFunc.compile = stop
+import lbfgsb_numba.compiled
+"""
+
+
+def _stderr_of(script, cache_dir=None):
+    env = dict(os.environ, PYTHONPATH=PACKAGE_PARENT)
+    if cache_dir is not None:
+        env["NUMBA_CACHE_DIR"] = str(cache_dir)
+    run = subprocess.run([sys.executable, "-c", script], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    return run.stderr
+
+
+@pytest.mark.parametrize("script", [_STOP_AT_PYTHON_PATH_COMPILE,
+                                    _STOP_AT_COMPILED_PATH_COMPILE],
+                         ids=["python_path", "compiled_path"])
+def test_entry_points_notice_an_empty_cache(script, tmp_path):
+    assert _stderr_of(script, cache_dir=tmp_path) == first_use.MESSAGE + "\n"
+
+
+@pytest.mark.parametrize("script", [_STOP_AT_PYTHON_PATH_COMPILE,
+                                    _STOP_AT_COMPILED_PATH_COMPILE],
+                         ids=["python_path", "compiled_path"])
+def test_entry_points_quiet_on_a_warm_cache(script):
+    import lbfgsb_numba.compiled  # noqa: F401  (compiled and cached)
+    api.fmin_l_bfgs_b(lambda x: (float(x @ x), 2 * x), np.ones(2))
+    env_cache = os.environ.get("NUMBA_CACHE_DIR")
+    assert _stderr_of(script, cache_dir=env_cache) == ""
