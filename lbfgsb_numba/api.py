@@ -139,7 +139,7 @@ def overload_entry(dispatcher, example_args):
     return dispatcher
 
 
-def _entry_point(dispatcher, *example_args):
+def entry_point(dispatcher, *example_args):
     """``overload_entry`` after compiling (or loading from the cache)."""
     dispatcher(*example_args)
     return overload_entry(dispatcher, example_args)
@@ -153,9 +153,9 @@ def driver_entries():
                                                                      np.int32)
     offsets, size, _ = layout(1, 1, False)
     buf, addresses = np.zeros(size // 8), np.empty(N_FIELDS, np.int64)
-    setup = _entry_point(setup_at, buf, offsets, addresses, x, lo, up, nbd,
+    setup = entry_point(setup_at, buf, offsets, addresses, x, lo, up, nbd,
                          1, 1e7, 1e-5, 20, 15000, 15000)
-    return setup, _entry_point(step_at, addresses, 1, 1)
+    return setup, entry_point(step_at, addresses, 1, 1)
 
 
 class Solve:

@@ -38,7 +38,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from . import status as _status
-from .api import _entry_point
+from .api import entry_point
 from .compiled import load_problem, warnflag_of
 from .dense_model import use_dense
 from .driver import PHASE_FIRST_FG, PHASE_SEARCH, initialize_at, step_at
@@ -271,13 +271,13 @@ class _Kernels:
         """Entries of (start, tell, collect, status)."""
         if cls._entries is None:
             buf, addr, ints, vec, mat = cls._examples()
-            start = _entry_point(_start_batch, addr, mat, mat, mat + 1.0, 1,
+            start = entry_point(_start_batch, addr, mat, mat, mat + 1.0, 1,
                                  1e7, 1e-5, 20, 100, 100, ints, mat.copy())
-            tell = _entry_point(_tell_batch, addr, 1, 1, ints, 0, vec, mat,
+            tell = entry_point(_tell_batch, addr, 1, 1, ints, 0, vec, mat,
                                 True, False, ints, 0, mat, ints, ints)
-            collect = _entry_point(_collect_batch, addr, 1, mat, vec,
+            collect = entry_point(_collect_batch, addr, 1, mat, vec,
                                    mat.copy(), ints.copy(), ints.copy())
-            status = _entry_point(_status_of, ints, ints, ints, 100, 100,
+            status = entry_point(_status_of, ints, ints, ints, 100, 100,
                                   ints.copy())
             cls._entries = (start, tell, collect, status)
         return cls._entries
@@ -287,7 +287,7 @@ class _Kernels:
         """Entry of ``_tell_batch_parallel`` (compiled on first use)."""
         if cls._parallel is None:
             buf, addr, ints, vec, mat = cls._examples()
-            cls._parallel = _entry_point(
+            cls._parallel = entry_point(
                 _tell_batch_parallel, addr, 1, 1, ints, 0, vec, mat, mat,
                 ints, np.zeros(1, np.bool_))
         return cls._parallel

@@ -21,7 +21,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from .api import _callback_adapter
+from .api import callback_adapter
 from .batch_ask_tell import BatchSolver
 from .bounds import normalize_bounds
 from .result import OptimizeResult
@@ -123,7 +123,7 @@ def fmin_l_bfgs_b_batched(
                              f"({n} variables, {len(bounds)} bounds)")
         lower, upper, _ = normalize_bounds(list(bounds), n)
         bounds = (lower, upper)
-    on_iterate = _callback_adapter(callback)
+    on_iterate = callback_adapter(callback)
     solver = BatchSolver(
         x0, bounds, maxcor=maxcor, ftol=float(ftol),
         gtol=float(tol if tol is not None else pgtol), maxiter=maxiter,

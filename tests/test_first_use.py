@@ -49,7 +49,7 @@ def test_is_cached_false_before_first_compile_true_after(tmp_path):
 
 
 def test_is_cached_reads_the_cache_numba_uses(tmp_path, monkeypatch):
-    api._entries()  # the driver's kernels are compiled and cached
+    api.driver_entries()  # the driver's kernels are compiled and cached
     assert first_use.is_cached(driver.step_at)
     monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path))
     assert not first_use.is_cached(driver.step_at)
@@ -65,10 +65,10 @@ def test_notice_printed_once_per_process(fresh_process_flag, tmp_path,
 
 
 def test_no_notice_when_warm(fresh_process_flag, capsys):
-    api._entries()
+    api.driver_entries()
     capsys.readouterr()
-    api._entries.cache_clear()
-    api._entries()  # the hook runs again, on a warm cache
+    api.driver_entries.cache_clear()
+    api.driver_entries()  # the hook runs again, on a warm cache
     assert capsys.readouterr().err == ""
     out = io.StringIO()
     assert not first_use.notice_if_cold(driver.setup_at, driver.step_at,
@@ -94,7 +94,7 @@ import numpy as np
 import lbfgsb_numba.api as api
 def stop(*args):
     raise SystemExit(0)
-api._entry_point = stop
+api.entry_point = stop
 api.fmin_l_bfgs_b(lambda x: (float(x @ x), 2 * x), np.ones(2))
 """
 _STOP_AT_COMPILED_PATH_COMPILE = """
