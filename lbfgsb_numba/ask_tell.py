@@ -127,7 +127,8 @@ class LbfgsbSolver:
         if gtol is None:
             gtol = 1e-5 if tol is None else tol
         factr = ftol / EPS
-        check_solver_options(maxcor, factr, gtol, maxiter, maxfun, maxls, 1e-8)
+        maxiter, maxfun = check_solver_options(maxcor, factr, gtol, maxiter,
+                                               maxfun, maxls, 1e-8)
         pairs = warm_start_pairs(warm_start, n, int(maxcor))
         solve = Solve(x0, lower, upper, nbd, maxcor, factr, gtol, maxls,
                       maxiter, maxfun, pairs)

@@ -221,8 +221,8 @@ def minimize_batch(fun: Callable[..., Any], x0: Any, args: tuple = (),
         if not isinstance(a, np.ndarray) or a.ndim < 1 or a.shape[0] != k:
             raise ValueError(f"args[{j}] must be an array whose first axis "
                              f"is the batch of {k} problems")
-    check_solver_options(maxcor, ftol / EPS, gtol, maxiter, maxfun, maxls,
-                         1e-8)
+    maxiter, maxfun = check_solver_options(maxcor, ftol / EPS, gtol, maxiter,
+                                           maxfun, maxls, 1e-8)
     lower, upper = _batch_bounds(bounds, k, n)
     factr = ftol / EPS
     x_out = np.empty((k, n))

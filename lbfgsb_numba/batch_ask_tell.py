@@ -370,8 +370,8 @@ class BatchSolver:
         from .batch import _batch_bounds
         x0 = as_batch_x0(x0)
         k, n = x0.shape
-        check_solver_options(maxcor, ftol / EPS, gtol, maxiter, maxfun, maxls,
-                             1e-8)
+        maxiter, maxfun = check_solver_options(
+            maxcor, ftol / EPS, gtol, maxiter, maxfun, maxls, 1e-8)
         if callback is not None and not callable(callback):
             raise TypeError(f"callback must be callable, got "
                             f"{type(callback).__name__}")

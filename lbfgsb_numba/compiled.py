@@ -291,7 +291,8 @@ def njit_minimize_from_python(fg, x0, lower, upper, args, m, factr, pgtol,
         raise ValueError(f"bounds: lower and upper must have the shape of x0 "
                          f"({n},), got {lower.shape} and {upper.shape}")
     check_bound_values(lower, upper)
-    check_solver_options(m, factr, pgtol, maxiter, maxfun, maxls, 1e-8)
+    maxiter, maxfun = check_solver_options(m, factr, pgtol, maxiter, maxfun,
+                                           maxls, 1e-8)
     with plain_objective_errors():
         result, gradient_length = njit_solve(
             fg, x0, lower, upper, args, int(m), float(factr), float(pgtol),

@@ -179,7 +179,8 @@ def test_bad_values_told_leave_the_solve_unchanged():
     ({"x0": [1.0, 2.0], "bounds": [(0, 1)] * 3}, ValueError, "bounds"),
     ({"x0": [1.0, 2.0], "bounds": [(1, 0)] * 2}, ValueError, "bounds"),
     ({"x0": [1.0, 2.0], "maxcor": 0}, ValueError, "maxcor"),
-    ({"x0": [1.0, 2.0], "maxiter": 1.5}, TypeError, "maxiter"),
+    ({"x0": [1.0, 2.0], "maxiter": float("nan")}, ValueError, "maxiter"),
+    ({"x0": [1.0, 2.0], "maxls": 1.5}, TypeError, "maxls"),
     ({"x0": [1.0, 2.0], "gtol": -1.0}, ValueError, "gtol"),
 ])
 def test_bad_input_errors_name_the_argument(kwargs, error, match):
