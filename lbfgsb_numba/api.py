@@ -361,7 +361,7 @@ def attach_result(exc, result):
         exc.add_note(
             "lbfgsb_numba: raised at the first evaluation; this exception's "
             ".lbfgsb_result holds x0 (fun and jac None)"
-            if result.get("fun") is None else
+            if getattr(result, "fun", None) is None else
             "lbfgsb_numba: the last accepted iterate is in this "
             "exception's .lbfgsb_result (x, fun, jac, nit, nfev)")
 
