@@ -342,3 +342,31 @@ def test_input_error_codes_have_warnflag_2_and_texts():
         # even past maxfun/maxiter: the input error is the reason
         assert status.warnflag(code, 10, 10, 5, 5) == 2
         assert status.message(code).isupper()
+
+
+def test_njit_minimize_known_to_numba_before_the_solver_is_loaded():
+    """A user's @njit function may use lbfgsb_numba.njit_minimize before
+    anything loaded the compiled solver (the name resolves through the
+    package's import; a bad objective stops typing early, so this compiles
+    little)."""
+    import os
+    import subprocess
+    import sys
+    script = "\n".join([
+        "import sys",
+        "import numpy as np",
+        "from numba import njit",
+        "import lbfgsb_numba as lb",
+        "assert 'lbfgsb_numba.compiled' not in sys.modules",
+        "fg = njit(lambda x: (x * x, 2.0 * x))",
+        "user = njit(lambda x0: lb.njit_minimize(fg, x0, x0 - 1, x0 + 1).task)",
+        "try:",
+        "    user(np.zeros(2))",
+        "except Exception as exc:",
+        "    print(type(exc).__name__, 'must return a scalar value' in str(exc))",
+    ])
+    package_root = os.path.dirname(os.path.dirname(lb.__file__))
+    env = dict(os.environ, PYTHONPATH=package_root)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True,
+                         text=True, timeout=600, env=env)
+    assert out.stdout.split() == ["TypingError", "True"], out.stderr[-2000:]
