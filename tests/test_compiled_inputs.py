@@ -370,3 +370,11 @@ def test_njit_minimize_known_to_numba_before_the_solver_is_loaded():
     out = subprocess.run([sys.executable, "-c", script], capture_output=True,
                          text=True, timeout=600, env=env)
     assert out.stdout.split() == ["TypingError", "True"], out.stderr[-2000:]
+
+
+def test_epsilon_and_empty_batch_rows_named():
+    with pytest.raises(ValueError, match=r"^epsilon \(eps\) must be a scalar"):
+        lb.fmin_l_bfgs_b(_py(quad_f), X0, args=_sizes(N, 0.0),
+                         approx_grad=True, epsilon=[1e-8, 1e-8])
+    with pytest.raises(ValueError, match="at least one variable"):
+        lb.minimize_batch(quad_fg, np.zeros((2, 0)))
