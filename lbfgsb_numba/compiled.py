@@ -242,7 +242,7 @@ def keep_alive(buf):
 
 @njit(nogil=True)
 def njit_solve(fg, x0, lower, upper, args, m, factr, pgtol, maxiter, maxfun,
-                maxls):
+               maxls):
     """``njit_minimize``'s solve; returns (NjitResult, length of the
     gradient that stopped it, or 0).  Bad values of x0 or of the bounds
     give their task code (status 2) without evaluating fg: x is x0, f and

@@ -513,7 +513,6 @@ def step(ws):
     return step_views(ws)
 
 
-
 @njit(cache=True, nogil=True)
 def abandon_evaluation(addresses, n, m, code, gradient_length):
     """End the solve with ``code`` when the evaluation it asked for (task

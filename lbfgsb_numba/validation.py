@@ -172,11 +172,11 @@ def as_scalar_f(value: Any) -> float:
     if isinstance(value, (numbers.Real, np.number)) and not isinstance(
             value, (bool, np.bool_)):
         return float(value)
+    if type(value) is tuple and len(value) == 2:
+        raise ValueError(FORGOTTEN_JAC_MSG)
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
-        if type(value) is tuple and len(value) == 2:
-            raise ValueError(FORGOTTEN_JAC_MSG) from None
         raise ValueError(f"{SCALAR_MSG} Got {type(value).__name__}.") from None
     if arr.size != 1:
         raise ValueError(f"{SCALAR_MSG} Got an array of shape {arr.shape}.")

@@ -93,6 +93,9 @@ def test_fmin_l_bfgs_b_wrong_gradient_length_as_python_path(size, after):
         lb.fmin_l_bfgs_b(quad_fg, X0, args=args)
     assert str(compiled.value) == str(python_path.value) == (
         f"the gradient has shape ({size},); expected ({N},) like x0")
+    with pytest.raises(ValueError) as through_minimize:
+        lb.minimize(quad_fg, X0, args=args, jac=True)
+    assert str(through_minimize.value) == str(compiled.value)
     got, want = compiled.value.lbfgsb_result, python_path.value.lbfgsb_result
     np.testing.assert_array_equal(got.x, want.x)
     assert (got.nit, got.nfev) == (want.nit, want.nfev)
@@ -103,7 +106,7 @@ def test_fmin_l_bfgs_b_wrong_gradient_length_as_python_path(size, after):
         np.testing.assert_array_equal(got.x, X0)
 
 
-@pytest.mark.parametrize("size, after", BAD_LENGTHS[:3:2], ids=BAD_IDS[:3:2])
+@pytest.mark.parametrize("size, after", BAD_LENGTHS, ids=BAD_IDS)
 def test_minimize_separate_jac_wrong_length(size, after):
     args = _sizes(size, after)
     with pytest.raises(ValueError, match=rf"shape \({size},\); expected"):
@@ -339,3 +342,39 @@ def test_input_error_codes_have_warnflag_2_and_texts():
         # even past maxfun/maxiter: the input error is the reason
         assert status.warnflag(code, 10, 10, 5, 5) == 2
         assert status.message(code).isupper()
+
+
+def test_njit_minimize_known_to_numba_before_the_solver_is_loaded():
+    """A user's @njit function may use lbfgsb_numba.njit_minimize before
+    anything loaded the compiled solver (the name resolves through the
+    package's import; a bad objective stops typing early, so this compiles
+    little)."""
+    import os
+    import subprocess
+    import sys
+    script = "\n".join([
+        "import sys",
+        "import numpy as np",
+        "from numba import njit",
+        "import lbfgsb_numba as lb",
+        "assert 'lbfgsb_numba.compiled' not in sys.modules",
+        "fg = njit(lambda x: (x * x, 2.0 * x))",
+        "user = njit(lambda x0: lb.njit_minimize(fg, x0, x0 - 1, x0 + 1).task)",
+        "try:",
+        "    user(np.zeros(2))",
+        "except Exception as exc:",
+        "    print(type(exc).__name__, 'must return a scalar value' in str(exc))",
+    ])
+    package_root = os.path.dirname(os.path.dirname(lb.__file__))
+    env = dict(os.environ, PYTHONPATH=package_root)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True,
+                         text=True, timeout=600, env=env)
+    assert out.stdout.split() == ["TypingError", "True"], out.stderr[-2000:]
+
+
+def test_epsilon_and_empty_batch_rows_named():
+    with pytest.raises(ValueError, match=r"^epsilon \(eps\) must be a scalar"):
+        lb.fmin_l_bfgs_b(_py(quad_f), X0, args=_sizes(N, 0.0),
+                         approx_grad=True, epsilon=[1e-8, 1e-8])
+    with pytest.raises(ValueError, match="at least one variable"):
+        lb.minimize_batch(quad_fg, np.zeros((2, 0)))
