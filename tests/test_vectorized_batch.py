@@ -93,7 +93,8 @@ def test_args_are_sliced_to_the_active_rows_and_indices_passed():
         np.testing.assert_array_equal(scale_rows, scale[indices])
         assert indices.dtype == np.int64 and (np.diff(indices) > 0).all()
         D = X - c_rows
-        return 0.5 * scale_rows * np.sum(D * D, axis=1), scale_rows[:, None] * D
+        F = 0.5 * scale_rows * np.sum(D * D, axis=1)
+        return F, scale_rows[:, None] * D
 
     res = lb.minimize_batch(fun, np.zeros((k, n)), args=[c, scale],
                             bounds=(0.0, 1.0), vectorized=True,
