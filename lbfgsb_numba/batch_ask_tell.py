@@ -30,10 +30,9 @@ from collections import namedtuple
 from typing import Any, Callable, Optional
 
 import numpy as np
-import numba
 from llvmlite import ir
 from llvmlite.binding import llvm_version_info
-from numba import njit, prange, types
+from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
@@ -54,9 +53,6 @@ from .workspace import (BOUND_TYPE, G_PREV, K_FACTOR, K_PRODUCTS, LOWER,
 EPS = float(np.finfo(float).eps)
 RUNNING = 0  # task code of a problem that still needs evaluations
 RUNNING_MESSAGE = "RUNNING: THE PROBLEM STILL NEEDS EVALUATIONS"
-# a round with fewer active problems than this runs on one thread (a
-# parallel region costs a few us to start)
-PARALLEL_MIN_ACTIVE = 256
 
 __all__ = ["BatchSolver"]
 
@@ -175,28 +171,6 @@ def _tell_batch(addresses, n, m, rows, count, f_values, gradients, evaluated,
     return next_count, n_paused
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def _tell_batch_parallel(addresses, n, m, rows, count, f_values, gradients,
-                         points, tasks, asks):
-    """``_tell_batch`` (evaluated, no pause, in place) with the problems
-    spread over the threads; ``asks`` (count,) is scratch space."""
-    for j in prange(count):
-        i = rows[j]
-        task = _receive_and_advance(addresses[i], n, m, f_values[j],
-                                    gradients[j], True, False)
-        asks[j] = task == FG
-        if task != FG:
-            tasks[i] = task
-    next_count = 0
-    for j in range(count):
-        if asks[j]:
-            i = rows[j]
-            rows[next_count] = i
-            _copy_x(addresses[i], n, points, next_count)
-            next_count += 1
-    return next_count
-
-
 @njit(cache=True, nogil=True)
 def _collect_batch(addresses, n, x_out, f_out, g_out, nit_out, nfev_out):
     """Every problem's current answer: the final one if it has finished,
@@ -255,7 +229,6 @@ class _Kernels:
     example arguments of the types the solver passes (one problem, n = m =
     1; a zero count steps nothing)."""
     _entries = None
-    _parallel = None
 
     @staticmethod
     def _examples():
@@ -281,16 +254,6 @@ class _Kernels:
                                   ints.copy())
             cls._entries = (start, tell, collect, status)
         return cls._entries
-
-    @classmethod
-    def parallel(cls):
-        """Entry of ``_tell_batch_parallel`` (compiled on first use)."""
-        if cls._parallel is None:
-            buf, addr, ints, vec, mat = cls._examples()
-            cls._parallel = entry_point(
-                _tell_batch_parallel, addr, 1, 1, ints, 0, vec, mat, mat,
-                ints, np.zeros(1, np.bool_))
-        return cls._parallel
 
 
 RowLayout = namedtuple("RowLayout", ["offsets", "words", "index", "unused"])
@@ -366,7 +329,7 @@ class BatchSolver:
                  ftol: float = 2.2204460492503131e-09, gtol: float = 1e-5,
                  maxiter: int = 15000, maxfun: int = 15000, maxls: int = 20,
                  callback: Optional[Callable[[int, np.ndarray, float], Any]]
-                 = None, parallel: bool = False):
+                 = None):
         from .batch import _batch_bounds
         x0 = as_batch_x0(x0)
         k, n = x0.shape
@@ -396,9 +359,6 @@ class BatchSolver:
         self._points = np.empty((k, n))          # their points
         self._paused = np.empty(k, np.int64)     # at a new iterate (callback)
         self._tasks = np.full(k, RUNNING, np.int64)
-        self._parallel = bool(parallel) and callback is None and (
-            k >= PARALLEL_MIN_ACTIVE and numba.get_num_threads() > 1)
-        self._asks = np.empty(k, np.bool_) if self._parallel else None
         self._start, self._tell, self._collect, self._status = \
             _Kernels.get()
         self._start(self._addresses, x0, lower, upper, m, float(ftol / EPS),
@@ -442,12 +402,6 @@ class BatchSolver:
         self._check_not_interrupted()
         F = _as_real_array(F, "F", (c,))
         G = _as_real_array(G, "G", (c, n))
-        if self._parallel and c >= PARALLEL_MIN_ACTIVE:
-            self._count = _Kernels.parallel()(
-                self._addresses, n, self.m, self._rows, c, F, G,
-                self._points, self._tasks, self._asks)
-            self._asked = None
-            return self._count
         pause = self._callback is not None
         count, n_paused = self._tell(
             self._addresses, n, self.m, self._rows, c, F, G, True, pause,

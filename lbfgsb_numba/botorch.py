@@ -1,4 +1,5 @@
-"""A drop-in for BoTorch's ``botorch.optim.batched_lbfgs_b.fmin_l_bfgs_b_batched``.
+"""A drop-in for BoTorch's ``fmin_l_bfgs_b_batched``
+(``botorch.optim.batched_lbfgs_b``).
 
 BoTorch minimises a batch of independent problems with one vectorised
 objective call per round; its own version drives scipy's private L-BFGS-B

@@ -278,23 +278,6 @@ def test_bad_input():
     assert solver.done and solver.result().success.all()
 
 
-def test_parallel_rounds_give_the_same_bits(monkeypatch):
-    """With ``parallel`` a round is spread over the threads: same bits."""
-    from lbfgsb_numba import batch_ask_tell
-    monkeypatch.setattr(batch_ask_tell, "PARALLEL_MIN_ACTIVE", 2)
-    rng = np.random.default_rng(9)
-    x0 = rng.uniform(-2, 2, (9, 3))
-    results = []
-    for parallel in (False, True):
-        solver = BatchSolver(x0, (-1.0, 1.5), parallel=parallel)
-        run(solver, row_objective(rosenbrock, lambda i: ()))
-        results.append(solver.result())
-        assert not solver._scratch.any()
-    for key in ("x", "fun", "jac", "nit", "nfev", "task"):
-        np.testing.assert_array_equal(results[0][key], results[1][key])
-    assert len(set(results[0].nfev.tolist())) > 2
-
-
 class CallbackFailed(Exception):
     pass
 

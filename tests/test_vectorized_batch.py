@@ -69,6 +69,20 @@ def test_exponential_fits_equal_minimize_per_fit():
                                list(zip(FIT_LOWER, FIT_UPPER)))
 
 
+def test_bench_objective_matches_the_per_fit_one():
+    """The bench's vectorised objective computes what the per-fit numpy
+    objective that scipy's loop uses computes (to rounding)."""
+    from lbfgsb_numba.bench import two_exp_numpy, two_exp_numpy_rows
+    rng = np.random.default_rng(11)
+    P = rng.uniform(FIT_LOWER + 0.1, FIT_UPPER / 3, (7, 5))
+    Y = two_exp_data(7, seed=12)
+    F, G = two_exp_numpy_rows(P, FIT.t, Y)
+    for i in range(7):
+        f, g = two_exp_numpy(P[i], FIT.t, Y[i])
+        assert F[i] == pytest.approx(f, rel=1e-12)
+        np.testing.assert_allclose(G[i], g, rtol=1e-10, atol=1e-12)
+
+
 def test_args_are_sliced_to_the_active_rows_and_indices_passed():
     k, n = 6, 3
     c = np.arange(k * n, dtype=float).reshape(k, n) / 7.0
@@ -79,7 +93,8 @@ def test_args_are_sliced_to_the_active_rows_and_indices_passed():
         np.testing.assert_array_equal(scale_rows, scale[indices])
         assert indices.dtype == np.int64 and (np.diff(indices) > 0).all()
         D = X - c_rows
-        return 0.5 * scale_rows * np.sum(D * D, axis=1), scale_rows[:, None] * D
+        F = 0.5 * scale_rows * np.sum(D * D, axis=1)
+        return F, scale_rows[:, None] * D
 
     res = lb.minimize_batch(fun, np.zeros((k, n)), args=[c, scale],
                             bounds=(0.0, 1.0), vectorized=True,

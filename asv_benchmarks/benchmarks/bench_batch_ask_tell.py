@@ -7,9 +7,11 @@ import numpy as np
 
 from .bench_solvers import _require, lbfgsb_numba, problems, scipy_fmin
 
-if lbfgsb_numba is not None:
+try:  # absent from versions before the batch ask/tell
     from lbfgsb_numba.batch_ask_tell import BatchSolver
     from lbfgsb_numba.botorch import fmin_l_bfgs_b_batched
+except ImportError:  # pragma: no cover
+    BatchSolver = None
 
 
 class VectorizedNumpyBatch:
@@ -22,6 +24,8 @@ class VectorizedNumpyBatch:
 
     def setup(self, solver, k):
         _require(solver)
+        if BatchSolver is None:
+            raise NotImplementedError("this version has no batch ask/tell")
         if solver == "scipy" and k > 100:
             raise NotImplementedError("the scipy loop is timed up to k=100")
         fit = problems.FIT
