@@ -7,15 +7,18 @@ import sys
 import time
 from typing import Callable
 
-# Rows per block: about 1% of the batch, but at least this many per thread,
-# so that each block keeps every thread busy long enough for the start and
-# the uneven end of a parallel region to cost well under 2% of it.
-MIN_ROWS_PER_THREAD = 2048
+# Rows per block: 2% of the batch (50 updates of the bar), but at least
+# this many per thread (a quarter to half a second of work on an idle
+# core), so that the start and the uneven end of each block's parallel
+# region (threads that finish their share wait for the others, and on a
+# busy machine for a preempted one) cost well under 2%.
+MIN_ROWS_PER_THREAD = 16384
+BLOCKS = 50
 
 
 def block_rows(k: int, threads: int) -> int:
     """Rows per block for a batch of k problems on ``threads`` threads."""
-    return max(1, -(-k // 100), MIN_ROWS_PER_THREAD * threads)
+    return max(1, -(-k // BLOCKS), MIN_ROWS_PER_THREAD * threads)
 
 
 class PlainBar:

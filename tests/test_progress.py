@@ -67,7 +67,7 @@ def test_tqdm_bar_when_installed(small_blocks, capsys):
 
 
 def test_block_rows():
-    assert progress_module.block_rows(10**6, 2) == 10**4
+    assert progress_module.block_rows(10**7, 2) == 10**7 // 50
     assert progress_module.block_rows(1000, 2) == \
         2 * progress_module.MIN_ROWS_PER_THREAD
     assert progress_module.block_rows(0, 1) >= 1
