@@ -14,7 +14,8 @@ One iteration from x_k:
    the compact matrix                                       (``bfgs_matrix``).
 
 The memory is dropped (B = I) whenever a factorisation fails, the direction
-is not a descent direction, or a line search fails with a non-empty memory.
+is not a descent direction or leaves the box at once (no feasible step), or
+a line search fails with a non-empty memory.
 
 Usage (any caller, Python or compiled; ``workspace`` has the layout)::
 
