@@ -17,26 +17,25 @@ Objective conventions (``fg`` and ``fun`` must be ``@njit`` functions):
 The objective receives a work copy of x (it may not keep it).
 
 A function that takes the user's objective must be compiled in every
-process (Numba cannot cache it), so these loops are kept small: the solver
-itself is reached through ``step_c``, a cached C-callable function on the
-work arrays' addresses, and is never compiled again.
+process where the objective is not cached, so what is compiled per
+objective is kept to the loop around it (``_make_drive``) and the thin
+``njit_minimize``: everything else (set-up, the solver's steps, the result)
+is reached through the cached entries of ``entries``, called by symbol name,
+and is never compiled again nor linked into the caller.
 """
 from __future__ import annotations
 
 from collections import namedtuple
 
 import numpy as np
-from llvmlite import ir
-from numba import carray, cfunc, njit, types
-from numba.extending import intrinsic
+from numba import njit
 from numba.core.registry import CPUDispatcher
 
 from .api import _attach_last_accepted, _result, _Solve, overload_entry
-from .driver import initialize_at, step_at
+from .entries import (_fptosi, advance, load_problem,  # noqa: F401
+                      result, setup, warnflag_of, workspace_bytes)
 from .finite_diff import fd_gradient_njit, normalize_steps
 from .status import FG, NEW_X
-from .workspace import (BOUND_TYPE, LOWER, N_FIELDS, UPPER, X, allocate,
-                        evaluation_views, result_views, workspace_views)
 
 NjitResult = namedtuple("NjitResult",
                         ["x", "fun", "jac", "nit", "nfev", "status", "task"])
@@ -48,56 +47,6 @@ final task code; ``lbfgsb_numba.status.message(task)`` gives the text)."""
 def is_compiled_function(fun) -> bool:
     """True for a Numba CPU dispatcher (an ``@njit`` function)."""
     return isinstance(fun, CPUDispatcher)
-
-
-@njit(cache=True, nogil=True)
-def load_problem(x0, lower, upper, x, lo, up, nbd):
-    """Copy a problem into a workspace's own fields x, lower, upper and set
-    the bound-type codes (0 none, 1 lower, 2 both, 3 upper) from +-inf."""
-    for i in range(x0.shape[0]):
-        x[i] = x0[i]
-        lo[i] = lower[i]
-        up[i] = upper[i]
-        has_lo = lower[i] > -np.inf
-        has_up = upper[i] < np.inf
-        nbd[i] = (2 if has_up else 1) if has_lo else (3 if has_up else 0)
-
-
-@njit(cache=True, nogil=True)
-def warnflag_of(task, nit, nfev, maxiter, maxfun):
-    """scipy's warnflag from the final task code."""
-    if 400 <= task < 500:
-        return 0
-    if nfev > maxfun or nit >= maxiter:
-        return 1
-    return 2
-
-
-@cfunc(types.int64(types.CPointer(types.int64), types.int64, types.int64),
-       cache=True, nopython=True)
-def step_c(addresses, n, m):
-    """``step`` for compiled callers, on the workspace given by the
-    addresses of its fields, with n variables and memory m.  Called through
-    a pointer, so the solver is compiled once (and cached), never again
-    inside each caller."""
-    return step_at(carray(addresses, (N_FIELDS,)), n, m)
-
-
-@intrinsic
-def call_step(typingctx, step_address, addresses_ptr, n, m):
-    """Call the C-callable ``step_c`` through its address: the solver is
-    neither recompiled nor linked into the caller (whose compilation for a
-    new objective stays small), and nothing process-specific is baked into
-    the caller."""
-    sig = types.int64(types.int64, types.intp, types.int64, types.int64)
-
-    def codegen(context, builder, signature, args):
-        i64 = ir.IntType(64)
-        fnty = ir.FunctionType(i64, [i64.as_pointer(), i64, i64])
-        fn = builder.inttoptr(args[0], fnty.as_pointer())
-        ptr = builder.inttoptr(args[1], i64.as_pointer())
-        return builder.call(fn, [ptr, args[2], args[3]])
-    return sig, codegen
 
 
 # ------------------------------------------------------------ evaluation
@@ -133,95 +82,64 @@ def _eval_finite_diff(fun, jac, x, args, lower, upper, abs_step, rel_step,
 
 # ------------------------------------------------------------ driver loops
 
-@njit(nogil=True, inline='always')
-def _advance_by_address(step_address, addresses, n, m):
-    """One step through the C-callable ``step_c`` at ``step_address``."""
-    return call_step(step_address, addresses.ctypes.data, n, m)
+def _make_drive(evaluate):
+    """The driver loop for one way of evaluating the objective
+    (``evaluate``): (a dispatcher, for Python callers; the same loop to
+    inline into compiled callers, so that it is compiled once with them
+    rather than compiled, linked in and optimised again).  The solver is
+    reached through the ``advance`` entry."""
 
-
-@njit(nogil=True, inline='always')
-def _advance_linked(step_address, addresses, n, m):
-    """One step compiled into the caller: slower to compile, but keeps a
-    user's ``@njit(cache=True)`` function that calls the solver cacheable
-    (no address of this process is baked in)."""
-    return step_at(addresses, n, m)
-
-
-def _make_drive(advance, evaluate):
-    """The driver loop for one way of stepping (``advance``) and of
-    evaluating the objective (``evaluate``)."""
-
-    @njit(nogil=True)
-    def drive(fun, jac, step_address, addresses, n, m, args, abs_step,
-              rel_step):
-        """Drive an initialised workspace (given by the addresses of its
-        fields) to the end of the solve.  Returns (task, f, nit, nfev,
-        njev, head, col)."""
-        x, g, lower, upper, state = evaluation_views(addresses, n)
-        st = state[0]
-        x_eval = np.empty(n)
-        x_work = np.empty(n)
+    def drive(fun, jac, addresses, n, m, args, lower, upper, abs_step,
+              rel_step, x_eval, g_eval, x_work):
+        """Drive an initialised workspace (``addresses``: the array of the
+        addresses of its fields) to the end of the solve; returns the final
+        task code.  ``lower``/``upper`` are the bounds (for finite
+        differences); x_eval, g_eval, x_work: float64 work arrays (n,)."""
+        task = advance((addresses, n, m, 0.0, -1, x_eval, g_eval))
         while True:
-            task = advance(step_address, addresses, n, m)
             if task == FG:
-                for i in range(n):
-                    x_eval[i] = x[i]
                 f, used = evaluate(fun, jac, x_eval, args, lower, upper,
-                                   abs_step, rel_step, g, x_work)
-                st.f = f
-                st.nfev += used
-                st.njev += 1
-            elif task != NEW_X:
-                return task, st.f, st.nit, st.nfev, st.njev, st.head, st.col
-    return drive
+                                   abs_step, rel_step, g_eval, x_work)
+                task = advance((addresses, n, m, f, used, x_eval, g_eval))
+            elif task == NEW_X:
+                task = advance((addresses, n, m, 0.0, -1, x_eval, g_eval))
+            else:
+                return task
+    return njit(nogil=True)(drive), njit(nogil=True, inline='always')(drive)
 
 
-# loops driving a workspace through step_c (Python callers and batches)
-drive_combined = _make_drive(_advance_by_address, _eval_combined)
-drive_separate = _make_drive(_advance_by_address, _eval_separate)
-drive_finite_diff = _make_drive(_advance_by_address, _eval_finite_diff)
-_drive_linked = _make_drive(_advance_linked, _eval_combined)
-
-
-def step_address() -> int:
-    """Address of ``step_c`` in this process (for the ``drive_*`` loops)."""
-    return step_c.address
-
-
-@njit(nogil=True)
-def _solve_linked(fg, x0, lower, upper, args, m, factr, pgtol, maxiter,
-                  maxfun, maxls):
-    """Allocate, load, initialise and drive one solve with the solver
-    compiled in; returns (buffer, addresses, task)."""
-    n = x0.shape[0]
-    buf, addresses = allocate(n, m)
-    ws = workspace_views(addresses, n, m)
-    load_problem(x0, lower, upper, ws[X], ws[LOWER], ws[UPPER],
-                 ws[BOUND_TYPE])
-    initialize_at(addresses, n, m, factr, pgtol, maxls, maxiter, maxfun)
-    task = _drive_linked(fg, fg, 0, addresses, n, m, args, np.empty(0),
-                         -1.0)[0]
-    return buf, addresses, task
+drive_combined, drive_combined_inline = _make_drive(_eval_combined)
+drive_separate, _ = _make_drive(_eval_separate)
+drive_finite_diff, _ = _make_drive(_eval_finite_diff)
 
 
 @njit(nogil=True, inline='always')
-def keep_alive(buf):
-    """A use of ``buf``: a work buffer must live until its last use
-    through the addresses (Numba frees an array after its last use)."""
-    return buf.shape[0]
+def as_int(value):
+    """int64 of a float64 holding an integer (``result``'s counts)."""
+    return _fptosi(value)
 
 
-@njit(nogil=True)
-def njit_minimize(fg, x0, lower, upper, args=(), m=10, factr=1e7, pgtol=1e-5,
-                  maxiter=15000, maxfun=15000, maxls=20):
-    """Minimise fg(x, *args) -> (f, g) subject to lower <= x <= upper with
-    L-BFGS-B, from Python or from inside ``@njit`` code.
+@njit(nogil=True, inline='always')
+def new_buffer(n, m):
+    """An uninitialised work buffer for ``setup`` (float64 array whose
+    first words hold the fields' addresses once set up)."""
+    return np.empty((workspace_bytes((n, m)) + 7) // 8)
 
-    x0, lower, upper: float64 arrays of shape (n,); use -inf/+inf for a
-    missing bound.  ``args`` is a tuple passed through to ``fg``.  Other
-    parameters as in ``fmin_l_bfgs_b``.  Returns ``NjitResult``.
-    Thread-safe: every call has its own work arrays.
-    """
+
+@njit(nogil=True, inline='always')
+def setup_problem(buf, x0, lower, upper, m, factr, pgtol, maxls, maxiter,
+                  maxfun):
+    """Load x0 and the bounds (any float64 arrays of shape (n,)) into
+    ``buf`` and initialise the solver."""
+    setup((buf, x0.shape[0], m, x0, x0.strides[0], lower, lower.strides[0],
+           upper, upper.strides[0], factr, pgtol, maxls, maxiter, maxfun))
+
+
+@njit(cache=True, nogil=True)
+def check_problem(x0, lower, upper, m, factr, pgtol, maxiter, maxfun, maxls):
+    """ValueError naming what is wrong with ``njit_minimize``'s input (a
+    call, not inlined: a ``prange`` loop body must have no exit of its own
+    to run in parallel)."""
     n = x0.shape[0]
     if lower.shape[0] != n or upper.shape[0] != n:
         raise ValueError("njit_minimize: lower and upper must have the "
@@ -237,15 +155,34 @@ def njit_minimize(fg, x0, lower, upper, args=(), m=10, factr=1e7, pgtol=1e-5,
         if np.isnan(lower[i]) or np.isnan(upper[i]) or lower[i] > upper[i]:
             raise ValueError("njit_minimize: bounds must satisfy "
                              "lower <= upper (no NaN)")
-    buf, addresses, task = _solve_linked(fg, x0, lower, upper, args, m, factr,
-                                         pgtol, maxiter, maxfun, maxls)
-    x, g, s_pairs, y_pairs, state = result_views(addresses, n, m)
-    st = state[0]
-    result = NjitResult(x.copy(), st.f, g.copy(), st.nit, st.nfev,
-                        warnflag_of(task, st.nit, st.nfev, maxiter, maxfun),
-                        task)
-    keep_alive(buf)
-    return result
+
+
+@njit(nogil=True, inline='always')
+def njit_minimize(fg, x0, lower, upper, args=(), m=10, factr=1e7, pgtol=1e-5,
+                  maxiter=15000, maxfun=15000, maxls=20):
+    """Minimise fg(x, *args) -> (f, g) subject to lower <= x <= upper with
+    L-BFGS-B, from Python or from inside ``@njit`` code.
+
+    x0, lower, upper: float64 arrays of shape (n,); use -inf/+inf for a
+    missing bound.  ``args`` is a tuple passed through to ``fg``.  Other
+    parameters as in ``fmin_l_bfgs_b``.  Returns ``NjitResult``.
+    Thread-safe: every call has its own work arrays.  Compiles only the
+    loop around ``fg``; the solver is the cached one (``entries``).
+    """
+    n = x0.shape[0]
+    check_problem(x0, lower, upper, m, factr, pgtol, maxiter, maxfun, maxls)
+    buf = new_buffer(n, m)
+    setup_problem(buf, x0, lower, upper, m, factr, pgtol, maxls, maxiter,
+                  maxfun)
+    x = np.empty(n)
+    g = np.empty(n)
+    x_work = np.empty(n)
+    task = drive_combined_inline(fg, fg, buf, n, m, args, lower, upper, x,
+                                 -1.0, x, g, x_work)
+    info = np.empty(4)
+    status = result((buf, n, m, task, x, 8, g, 8, info))
+    return NjitResult(x, info[0], g, as_int(info[1]), as_int(info[2]),
+                      status, task)
 
 
 _NO_STEPS = np.empty(0)  # read-only use: no finite differences
@@ -271,11 +208,12 @@ def _arg_key(a):
     return None
 
 
-def _call_drive(drive, fun, jac, addresses, n, m, args, abs_steps, rel_step):
+def _call_drive(drive, fun, jac, addresses, n, m, args, lower, upper,
+                abs_steps, rel_step):
     """``drive(...)`` through a cached direct entry when possible."""
     arg_keys = tuple(map(_arg_key, args))
-    call = (fun, jac, step_c.address, addresses, n, m, args, abs_steps,
-            rel_step)
+    call = (fun, jac, addresses, n, m, args, lower, upper, abs_steps,
+            rel_step, np.empty(n), np.empty(n), np.empty(n))
     if None in arg_keys:
         return drive(*call)
     key = (drive, fun, jac, arg_keys)
@@ -307,10 +245,13 @@ def solve_compiled(fun, jac, x0, args, lower, upper, nbd, m, factr, pgtol,
     solve = _Solve(x0, lower, upper, nbd, m, factr, pgtol, maxls, maxiter,
                    maxfun)
     try:
-        task, f, nit, nfev, njev, head, col = _call_drive(
-            drive, fun, jac_fn, solve.addresses, n, m, args, abs_arr, rel)
+        task = _call_drive(drive, fun, jac_fn, solve.addresses, n, m, args,
+                           lower, upper, abs_arr, rel)
     except BaseException as exc:
         _attach_last_accepted(exc, solve)
         raise
+    st = solve.state()[0]
+    f, nit, nfev, njev = st["f"], st["nit"], st["nfev"], st["njev"]
+    head, col = st["head"], st["col"]
     return _result(solve, task, f, nit, nfev, njev, head, col, maxiter,
                    maxfun)
