@@ -28,7 +28,6 @@ from .result import BatchResult
 from .validation import check_solver_options
 
 EPS = float(np.finfo(float).eps)
-RAISED = -2  # task code of a problem whose objective raised
 _MAX_ARGS = 10
 
 
@@ -61,10 +60,9 @@ def _solve_rows(fun, x0, lower, upper, args, start, stop, m, factr, pgtol,
                 task_out, status_out):
     """Solve problems start..stop-1 one after the other in one work buffer
     (set up afresh for each problem, so each result is that of a solve
-    alone).  A problem whose objective raises gets the task code RAISED and
-    the others go on (``minimize_batch`` then raises the exception with
-    ``_raise_row``).  Only the loop around ``fun`` is compiled here: set-up,
-    steps and results are the cached entries (``entries``)."""
+    alone); an exception from ``fun`` propagates unchanged.  Only the loop
+    around ``fun`` is compiled here: set-up, steps and results are the
+    cached entries (``entries``)."""
     n = x0.shape[1]
     buf = new_buffer(n, m)
     x_eval = np.empty(n)
@@ -75,12 +73,9 @@ def _solve_rows(fun, x0, lower, upper, args, start, stop, m, factr, pgtol,
         lo, up = lower[i], upper[i]
         setup_problem(buf, x0[i], lo, up, m, factr, pgtol, maxls, maxiter,
                       maxfun)
-        try:
-            task = drive_combined_inline(fun, fun, buf, n, m, rows_at(args, i),
-                                         lo, up, info, -1.0, x_eval, g_eval,
-                                         x_work)
-        except Exception:  # noqa: BLE001 (re-raised by _raise_row)
-            task = RAISED
+        task = drive_combined_inline(fun, fun, buf, n, m, rows_at(args, i),
+                                     lo, up, info, -1.0, x_eval, g_eval,
+                                     x_work)
         status_out[i] = result((buf, n, m, task, x_out[i], x_out.strides[1],
                                 g_out[i], g_out.strides[1], info))
         f_out[i] = info[0]
@@ -89,28 +84,14 @@ def _solve_rows(fun, x0, lower, upper, args, start, stop, m, factr, pgtol,
         task_out[i] = task
 
 
-@njit(nogil=True)
-def _raise_row(fun, x0, lower, upper, args, i, m, factr, pgtol, maxiter,
-               maxfun, maxls):
-    """Solve problem i alone, letting an exception from ``fun`` propagate
-    (compiled only when an objective has raised)."""
-    n = x0.shape[1]
-    buf = new_buffer(n, m)
-    x_eval = np.empty(n)
-    g_eval = np.empty(n)
-    setup_problem(buf, x0[i], lower[i], upper[i], m, factr, pgtol, maxls,
-                  maxiter, maxfun)
-    drive_combined_inline(fun, fun, buf, n, m, rows_at(args, i), lower[i],
-                          upper[i], x_eval, -1.0, x_eval, g_eval, g_eval)
-
-
 def _solve_chunks(kernel_args, k, parallel):
     """``_solve_rows`` over the k problems: in one call, or in chunks (a few
     per thread, each reusing one work buffer) spread over
     ``numba.get_num_threads()`` threads, the kernel releasing the GIL.
     Threads rather than a ``prange`` kernel: the one compiled
-    ``_solve_rows`` serves both modes, and no parallel region has to be
-    compiled for each new objective."""
+    ``_solve_rows`` serves both modes, no parallel region has to be
+    compiled for each new objective, and an exception from the objective
+    reaches the caller as raised (the other chunks finish first)."""
     head, tail = kernel_args[:5], kernel_args[5:]
     threads = numba.get_num_threads() if parallel else 1
     n_chunks = min(k, 4 * threads)
@@ -208,16 +189,6 @@ def minimize_batch(fun: Callable[..., Any], x0: Any, args: tuple = (),
     outputs = (x_out, f_out, g_out, nit, nfev, task, status)
     _solve_chunks((fun, x0, lower, upper, args, *options, *outputs), k,
                   parallel)
-    raised = np.flatnonzero(task == RAISED)
-    if raised.size:
-        # the objective raised for these problems (caught in the compiled
-        # loop, so that the other problems go on): solve the first again,
-        # alone, so that its exception reaches the caller as raised
-        i = int(raised[0])
-        _raise_row(fun, x0, lower, upper, args, i, *options)
-        raise RuntimeError(f"the objective raised an exception for problem "
-                           f"{i} of the batch, but not when solved again "
-                           f"alone")
     codes, first = np.unique(task, return_inverse=True)
     texts = [_status.message(int(c)) for c in codes]
     return BatchResult(x=x_out, fun=f_out, jac=g_out, nit=nit, nfev=nfev,

@@ -1,6 +1,6 @@
 """Side-by-side speed comparison with scipy's L-BFGS-B.
 
-    python -m lbfgsb_numba.bench [--quick] [--plot PATH]
+    python -m lbfgsb_numba.bench [--quick] [--plot PATH] [--compile-cost]
 
 prints, for one run on this machine, ours vs scipy as ratios:
 
@@ -13,7 +13,9 @@ prints, for one run on this machine, ours vs scipy as ratios:
 * large n = 10^6 with bounds: time and peak memory (each solve in a fresh
   process; memory is tracemalloc's peak of what the solve allocates, which
   covers numpy arrays and both solvers' work arrays);
-* first solve in a fresh process (import included, warm cache).
+* first solve in a fresh process (import included, warm cache);
+* compile cost of every compiled entry for a new objective, and with the
+  user's functions cached (``compile_cost``; fresh process each).
 
 Timings alternate blocks of ours and scipy's calls, with a pause after each
 block, and keep the minimum per call (``compare``), so the ratios come from
@@ -362,8 +364,13 @@ def main(argv=None):
                         help="smaller sizes and fewer repeats")
     parser.add_argument("--plot", metavar="PATH",
                         help="save a PNG of time versus n (needs matplotlib)")
+    parser.add_argument("--compile-cost", action="store_true",
+                        help="only the compile-cost table")
     args = parser.parse_args(argv)
     quick = args.quick
+    if args.compile_cost:
+        print_compile_costs(repeat=2 if quick else 3)
+        return
     total = 0.4 if quick else 1.5  # seconds of timing per row
     print(f"lbfgsb_numba vs scipy L-BFGS-B on {machine()}\n")
 
@@ -416,6 +423,7 @@ def main(argv=None):
     print(f"\nFirst solve in a fresh process (import included, warm cache): "
           f"Python path {first_solve():.2f} s, compiled path "
           f"{first_solve(compiled=True):.2f} s")
+    print_compile_costs(repeat=2 if quick else 3)
     if not quick:
         print(f"Cold cache (compile everything): Python path "
               f"{first_solve(cold=True):.2f} s, compiled path "
@@ -423,6 +431,20 @@ def main(argv=None):
 
     if args.plot:
         plot(args.plot, quick)
+
+
+def print_compile_costs(repeat=3):
+    """The compile-cost table (``compile_cost``): first call with a new
+    objective, and in a second process with the user's module cached."""
+    from .compile_cost import measure_all
+    print(f"\nCompile cost: first call, fresh process, warm package cache "
+          f"(minimum of {repeat} processes); new = objective defined in "
+          f"the script, cached = user's functions in a cache=True module, "
+          f"second process:")
+    print(f"{'':<48} {'new s':>7} {'cached s':>9}")
+    for label, new, cached in measure_all(repeat):
+        cached_text = f"{cached:9.2f}" if cached is not None else f"{'-':>9}"
+        print(f"{label:<48} {new:7.2f} {cached_text}")
 
 
 def plot(path, quick=False):
