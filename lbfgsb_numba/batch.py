@@ -22,8 +22,8 @@ from numba.extending import overload
 from . import status as _status
 from .api import overload_entry
 from .compiled import (as_int, drive_combined_inline, is_compiled_function,
-                       new_buffer, setup_problem)
-from .entries import result
+                       setup_problem)
+from .entries import buffer_words, result
 from .result import BatchResult
 from .validation import check_solver_options
 
@@ -47,7 +47,7 @@ def _rows_impl(count):
 _ROWS_IMPLS = tuple(_rows_impl(k) for k in range(_MAX_ARGS + 1))
 
 
-@overload(rows_at)
+@overload(rows_at, inline='always')
 def _rows_at_overload(args, i):
     if isinstance(args, types.BaseTuple) and len(args) <= _MAX_ARGS:
         return _ROWS_IMPLS[len(args)]
@@ -57,18 +57,16 @@ def _rows_at_overload(args, i):
 @njit(nogil=True)
 def _solve_rows(fun, x0, lower, upper, args, start, stop, m, factr, pgtol,
                 maxiter, maxfun, maxls, x_out, f_out, g_out, nit_out, nfev_out,
-                task_out, status_out):
+                task_out, status_out, buf, work, info):
     """Solve problems start..stop-1 one after the other in one work buffer
-    (set up afresh for each problem, so each result is that of a solve
-    alone); an exception from ``fun`` propagates unchanged.  Only the loop
-    around ``fun`` is compiled here: set-up, steps and results are the
-    cached entries (``entries``)."""
+    ``buf`` (``buffer_words`` float64, set up afresh for each problem, so
+    each result is that of a solve alone), with ``work`` (3, n) and
+    ``info`` (4,) float64 arrays (allocated by the caller: nothing to
+    compile for them here); an exception from ``fun`` propagates
+    unchanged.  Only the loop around ``fun`` is compiled here: set-up,
+    steps and results are the cached entries (``entries``)."""
     n = x0.shape[1]
-    buf = new_buffer(n, m)
-    x_eval = np.empty(n)
-    g_eval = np.empty(n)
-    x_work = np.empty(n)
-    info = np.empty(4)
+    x_eval, g_eval, x_work = work[0], work[1], work[2]
     for i in range(start, stop):
         lo, up = lower[i], upper[i]
         setup_problem(buf, x0[i], lo, up, m, factr, pgtol, maxls, maxiter,
@@ -93,18 +91,25 @@ def _solve_chunks(kernel_args, k, parallel):
     compiled for each new objective, and an exception from the objective
     reaches the caller as raised (the other chunks finish first)."""
     head, tail = kernel_args[:5], kernel_args[5:]
+    n, m = kernel_args[1].shape[1], kernel_args[5]
+    words = buffer_words(n, m)
+
+    def arrays():
+        return np.empty(words), np.empty((3, n)), np.empty(4)
+
     threads = numba.get_num_threads() if parallel else 1
     n_chunks = min(k, 4 * threads)
     if threads == 1 or n_chunks <= 1:
-        _solve_rows(*head, 0, k, *tail)
+        _solve_rows(*head, 0, k, *tail, *arrays())
         return
     starts = [c * k // n_chunks for c in range(n_chunks + 1)]
     # the compiled entry (the dispatcher itself until compiled: the first
     # thread to call it compiles, the others wait for it)
-    entry = overload_entry(_solve_rows, (*head, 0, k, *tail))
+    entry = overload_entry(_solve_rows, (*head, 0, k, *tail, *arrays()))
     with ThreadPoolExecutor(max_workers=threads) as pool:
         for done in pool.map(lambda c: entry(*head, starts[c], starts[c + 1],
-                                             *tail), range(n_chunks)):
+                                             *tail, *arrays()),
+                             range(n_chunks)):
             del done
 
 

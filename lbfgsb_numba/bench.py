@@ -437,14 +437,15 @@ def print_compile_costs(repeat=3):
     """The compile-cost table (``compile_cost``): first call with a new
     objective, and in a second process with the user's module cached."""
     from .compile_cost import measure_all
-    print(f"\nCompile cost: first call, fresh process, warm package cache "
-          f"(minimum of {repeat} processes); new = objective defined in "
-          f"the script, cached = user's functions in a cache=True module, "
-          f"second process:")
-    print(f"{'':<48} {'new s':>7} {'cached s':>9}")
+    print(f"\nCompile cost: first call in a fresh process, warm package "
+          f"cache, minimum of {repeat} processes, elapsed (CPU) seconds;\n"
+          f"new: objective defined in the script; cached: user's "
+          f"functions in a cache=True module, second process:")
+    print(f"{'':<46} {'new':>13} {'cached':>13}")
     for label, new, cached in measure_all(repeat):
-        cached_text = f"{cached:9.2f}" if cached is not None else f"{'-':>9}"
-        print(f"{label:<48} {new:7.2f} {cached_text}")
+        cells = [f"{t[0]:6.2f} ({t[1]:4.2f})" if t else f"{'-':>13}"
+                 for t in (new, cached)]
+        print(f"{label:<46} {cells[0]:>13} {cells[1]:>13}")
 
 
 def plot(path, quick=False):

@@ -85,18 +85,18 @@ CACHED = ("njit_minimize_in_njit", "njit_minimize_in_prange",
           "fmin_l_bfgs_b", "minimize_batch_parallel")
 
 _TIMED = """
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 {call}
-print(time.perf_counter() - t0)
+print(time.perf_counter() - t0, time.process_time() - c0)
 """
 
 _CACHED_SCRIPT = """
 import sys, time
 sys.path.insert(0, {directory!r})
 from user_module import *
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 {call}
-print(time.perf_counter() - t0)
+print(time.perf_counter() - t0, time.process_time() - c0)
 """
 
 
@@ -105,7 +105,8 @@ def _run(script, env=None):
                          capture_output=True, text=True)
     if run.returncode != 0:
         raise RuntimeError(f"compile-cost script failed:\n{run.stderr}")
-    return float(run.stdout.strip().splitlines()[-1])
+    wall, cpu = run.stdout.strip().splitlines()[-1].split()
+    return float(wall), float(cpu)
 
 
 def script_for(name, cached=False, directory=None):
@@ -124,21 +125,25 @@ def user_module_source():
 
 
 def measure(name, cached=False, repeat=3):
-    """Seconds of the first call of row ``name`` in a fresh process, the
-    minimum over ``repeat`` processes (after one untimed warm-up run that
-    fills the package's cache and, when ``cached``, the user module's)."""
+    """(wall, cpu): seconds of the first call of row ``name`` in a fresh
+    process, elapsed and of CPU time of the process (all its threads; on a
+    busy machine the better estimate of the elapsed time on an idle one),
+    each the minimum over ``repeat`` processes (after one untimed warm-up
+    run that fills the package's cache and, when ``cached``, the user
+    module's)."""
     with tempfile.TemporaryDirectory(prefix="lbfgsb-compile-") as directory:
         if cached:
             with open(os.path.join(directory, "user_module.py"), "w") as fh:
                 fh.write(user_module_source())
         script = script_for(name, cached, directory)
         _run(script)
-        return min(_run(script) for _ in range(repeat))
+        runs = [_run(script) for _ in range(repeat)]
+        return min(r[0] for r in runs), min(r[1] for r in runs)
 
 
 def measure_all(repeat=3):
-    """[(label, seconds new objective, seconds cached or None)] for every
-    row."""
+    """[(label, (wall, cpu) with a new objective, (wall, cpu) in a second
+    process with the user's module cached, or None)] for every row."""
     rows = []
     for name in CALLS:
         cached = measure(name, True, repeat) if name in CACHED else None

@@ -225,6 +225,11 @@ def c_entry(entry, restype, argtypes):
     return call
 
 
+def buffer_words(n: int, m: int) -> int:
+    """float64 words of a compiled caller's work buffer (from Python)."""
+    return (workspace_bytes_c.ctypes(n, m) + 7) // 8
+
+
 _ENTRIES = {"workspace_bytes": workspace_bytes_c, "setup": setup_c,
             "advance": advance_c, "result": result_c}
 
