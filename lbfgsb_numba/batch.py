@@ -21,9 +21,9 @@ from numba.extending import overload
 
 from . import status as _status
 from .api import overload_entry
-from .compiled import (as_int, drive_combined_inline, is_compiled_function,
+from .compiled import (drive_combined_inline, is_compiled_function,
                        setup_problem)
-from .entries import buffer_words, result
+from .entries import INFO_SIZE, as_int, buffer_words, result
 from .result import BatchResult
 from .validation import check_solver_options
 
@@ -61,7 +61,7 @@ def _solve_rows(fun, x0, lower, upper, args, start, stop, m, factr, pgtol,
     """Solve problems start..stop-1 one after the other in one work buffer
     ``buf`` (``buffer_words`` float64, set up afresh for each problem, so
     each result is that of a solve alone), with ``work`` (3, n) and
-    ``info`` (4,) float64 arrays (allocated by the caller: nothing to
+    ``info`` (INFO_SIZE,) float64 arrays (allocated by the caller: nothing to
     compile for them here); an exception from ``fun`` propagates
     unchanged.  Only the loop around ``fun`` is compiled here: set-up,
     steps and results are the cached entries (``entries``)."""
@@ -95,7 +95,7 @@ def _solve_chunks(kernel_args, k, parallel):
     words = buffer_words(n, m)
 
     def arrays():
-        return np.empty(words), np.empty((3, n)), np.empty(4)
+        return np.empty(words), np.empty((3, n)), np.empty(INFO_SIZE)
 
     threads = numba.get_num_threads() if parallel else 1
     n_chunks = min(k, 4 * threads)

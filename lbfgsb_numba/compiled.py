@@ -32,10 +32,11 @@ from numba import njit
 from numba.core.registry import CPUDispatcher
 
 from .api import _attach_last_accepted, _result, _Solve, overload_entry
-from .entries import (_fptosi, advance, load_problem,  # noqa: F401
-                      result, setup, warnflag_of, workspace_bytes)
+from .entries import (INFO_SIZE, advance, as_int, result, setup,
+                      workspace_bytes)
 from .finite_diff import fd_gradient_njit, normalize_steps
 from .status import FG, NEW_X
+from .workspace import G
 
 NjitResult = namedtuple("NjitResult",
                         ["x", "fun", "jac", "nit", "nfev", "status", "task"])
@@ -84,13 +85,14 @@ def _eval_finite_diff(fun, jac, x, args, lower, upper, abs_step, rel_step,
 
 def _make_drive(evaluate):
     """The driver loop for one way of evaluating the objective
-    (``evaluate``): (a dispatcher, for Python callers; the same loop to
-    inline into compiled callers, so that it is compiled once with them
-    rather than compiled, linked in and optimised again).  The solver is
-    reached through the ``advance`` entry."""
+    (``evaluate``), reaching the solver through the ``advance`` entry:
+    (``drive``, a dispatcher for Python callers, which also puts the
+    ``result`` summary in ``info``; ``loop``, the loop alone, to inline into
+    compiled callers, so that it is compiled once with them rather than
+    compiled, linked in and optimised again)."""
 
-    def drive(fun, jac, addresses, n, m, args, lower, upper, abs_step,
-              rel_step, x_eval, g_eval, x_work):
+    def loop(fun, jac, addresses, n, m, args, lower, upper, abs_step,
+             rel_step, x_eval, g_eval, x_work):
         """Drive an initialised workspace (``addresses``: the array of the
         addresses of its fields) to the end of the solve; returns the final
         task code.  ``lower``/``upper`` are the bounds (for finite
@@ -105,18 +107,21 @@ def _make_drive(evaluate):
                 task = advance((addresses, n, m, 0.0, -1, x_eval, g_eval))
             else:
                 return task
-    return njit(nogil=True)(drive), njit(nogil=True, inline='always')(drive)
+
+    loop_inline = njit(nogil=True, inline='always')(loop)
+
+    def drive(fun, jac, addresses, n, m, args, lower, upper, abs_step,
+              rel_step, x_eval, g_eval, x_work, info):
+        task = loop_inline(fun, jac, addresses, n, m, args, lower, upper,
+                           abs_step, rel_step, x_eval, g_eval, x_work)
+        result((addresses, n, m, task, 0, 0, 0, 0, info))
+        return task
+    return njit(nogil=True)(drive), loop_inline
 
 
 drive_combined, drive_combined_inline = _make_drive(_eval_combined)
 drive_separate, _ = _make_drive(_eval_separate)
 drive_finite_diff, _ = _make_drive(_eval_finite_diff)
-
-
-@njit(nogil=True, inline='always')
-def as_int(value):
-    """int64 of a float64 holding an integer (``result``'s counts)."""
-    return _fptosi(value)
 
 
 @njit(nogil=True, inline='always')
@@ -174,12 +179,13 @@ def njit_minimize(fg, x0, lower, upper, args=(), m=10, factr=1e7, pgtol=1e-5,
     buf = new_buffer(n, m)
     setup_problem(buf, x0, lower, upper, m, factr, pgtol, maxls, maxiter,
                   maxfun)
-    x = np.empty(n)
+    x = np.empty(n)  # the points evaluated, then the result's x
     g = np.empty(n)
     x_work = np.empty(n)
+    # (x in place of the finite-difference steps: unused with fg's gradient)
     task = drive_combined_inline(fg, fg, buf, n, m, args, lower, upper, x,
                                  -1.0, x, g, x_work)
-    info = np.empty(4)
+    info = np.empty(INFO_SIZE)
     status = result((buf, n, m, task, x, 8, g, 8, info))
     return NjitResult(x, info[0], g, as_int(info[1]), as_int(info[2]),
                       status, task)
@@ -209,11 +215,11 @@ def _arg_key(a):
 
 
 def _call_drive(drive, fun, jac, addresses, n, m, args, lower, upper,
-                abs_steps, rel_step):
+                abs_steps, rel_step, x_eval, g_eval, info):
     """``drive(...)`` through a cached direct entry when possible."""
     arg_keys = tuple(map(_arg_key, args))
     call = (fun, jac, addresses, n, m, args, lower, upper, abs_steps,
-            rel_step, np.empty(n), np.empty(n), np.empty(n))
+            rel_step, x_eval, g_eval, np.empty(n), info)
     if None in arg_keys:
         return drive(*call)
     key = (drive, fun, jac, arg_keys)
@@ -245,13 +251,14 @@ def solve_compiled(fun, jac, x0, args, lower, upper, nbd, m, factr, pgtol,
     solve = _Solve(x0, lower, upper, nbd, m, factr, pgtol, maxls, maxiter,
                    maxfun)
     try:
+        # the objective's gradient goes straight into the workspace's g
+        info = np.empty(INFO_SIZE)
         task = _call_drive(drive, fun, jac_fn, solve.addresses, n, m, args,
-                           lower, upper, abs_arr, rel)
+                           lower, upper, abs_arr, rel, np.empty(n),
+                           solve.field(G), info)
     except BaseException as exc:
         _attach_last_accepted(exc, solve)
         raise
-    st = solve.state()[0]
-    f, nit, nfev, njev = st["f"], st["nit"], st["nfev"], st["njev"]
-    head, col = st["head"], st["col"]
+    f, nit, nfev, njev, head, col = info.tolist()
     return _result(solve, task, f, nit, nfev, njev, head, col, maxiter,
                    maxfun)

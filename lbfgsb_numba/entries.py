@@ -30,12 +30,13 @@ Entries (pointers and strides are int64 byte values):
   zero it, load the problem (strided float64 inputs) and initialise the
   solver;
 * ``advance(addresses, n, m, f, nfev_used, x_eval, g_eval)``: record an
-  evaluation (f, the gradient in ``g_eval``, ``nfev_used`` objective calls;
-  ``nfev_used < 0``: nothing to record), step the solver, and on FG copy the
-  point to evaluate into ``x_eval``; returns the task code;
-* ``result(buf, n, m, task, x_out, x_stride, g_out, g_stride, info)``: copy
-  x and g out, put (f, nit, nfev, njev) in ``info`` and return scipy's
-  warnflag.
+  evaluation (f, the gradient in ``g_eval``, which may be the workspace's
+  own g, ``nfev_used`` objective calls; ``nfev_used < 0``: nothing to
+  record), step the solver, and on FG copy the point to evaluate into
+  ``x_eval``; returns the task code;
+* ``result(addresses, n, m, task, x_out, x_stride, g_out, g_stride,
+  info)``: copy x and g out (unless ``x_out`` is 0), put (f, nit, nfev,
+  njev, head, col) in ``info`` and return scipy's warnflag.
 """
 from __future__ import annotations
 
@@ -56,6 +57,7 @@ from .workspace import (BOUND_TYPE, G, LOWER, N_FIELDS, STATE, UPPER, X,
 # that refers to the old names then fails to load instead of misbehaving.
 ABI_VERSION = 1
 HEADER_BYTES = (N_FIELDS * 8 + 63) // 64 * 64
+INFO_SIZE = 6  # (f, nit, nfev, njev, head, col): ``result``'s summary
 
 _as_f64 = _pointer_cast(types.float64)
 _as_i64 = _pointer_cast(types.int64)
@@ -134,9 +136,10 @@ def advance_c(addresses, n, m, f, nfev_used, x_eval, g_eval):
     a = carray(_as_i64(addresses), (N_FIELDS,))
     x, g, _, _, state = evaluation_views(a, n)
     if nfev_used >= 0:
-        g_given = carray(_as_f64(g_eval), (n,))
-        for i in range(n):
-            g[i] = g_given[i]
+        if g_eval != a[G]:
+            g_given = carray(_as_f64(g_eval), (n,))
+            for i in range(n):
+                g[i] = g_given[i]
         st = state[0]
         st.f = f
         st.nfev += nfev_used
@@ -151,25 +154,31 @@ def advance_c(addresses, n, m, f, nfev_used, x_eval, g_eval):
 
 @cfunc(_i64(_i64, _i64, _i64, _i64, _i64, _i64, _i64, _i64, _i64),
        cache=True, nopython=True)
-def result_c(buf, n, m, task, x_out, x_stride, g_out, g_stride, info):
-    """Copy the result out of the buffer at ``buf``; returns the warnflag."""
-    ws = workspace_views(carray(_as_i64(buf), (N_FIELDS,)), n, m)
-    _write_strided(ws[X], x_out, x_stride)
-    _write_strided(ws[G], g_out, g_stride)
+def result_c(addresses, n, m, task, x_out, x_stride, g_out, g_stride, info):
+    """Copy x and g out of the workspace at ``addresses`` (unless
+    ``x_out`` is 0), put (f, nit, nfev, njev, head, col) in ``info`` and
+    return the warnflag."""
+    ws = workspace_views(carray(_as_i64(addresses), (N_FIELDS,)), n, m)
+    if x_out != 0:
+        _write_strided(ws[X], x_out, x_stride)
+        _write_strided(ws[G], g_out, g_stride)
     st = ws[STATE][0]
-    out = carray(_as_f64(info), (4,))
+    out = carray(_as_f64(info), (INFO_SIZE,))
     out[0] = st.f
     out[1] = st.nit
     out[2] = st.nfev
     out[3] = st.njev
+    out[4] = st.head
+    out[5] = st.col
     return warnflag_of(task, st.nit, st.nfev, st.maxiter, st.maxfun)
 
 
 # ------------------------------------------------------------- calling them
 
 @intrinsic
-def _fptosi(typingctx, value):
-    """int64 of a float64 (truncation), without an overload to compile."""
+def as_int(typingctx, value):
+    """int64 of a float64 holding an integer (``result``'s counts), without
+    an overload to compile."""
     if value != _f64:
         return None
 
