@@ -111,9 +111,13 @@ def _make_drive(evaluate):
     loop_inline = njit(nogil=True, inline='always')(loop)
 
     def drive(fun, jac, addresses, n, m, args, lower, upper, abs_step,
-              rel_step, x_eval, g_eval, x_work, info):
+              rel_step, g_eval, work):
+        """``loop`` with x_eval, x_work and the summary (``info``) in
+        ``work`` (2n + INFO_SIZE,): fewer arrays to pass from Python."""
+        info = work[2 * n:]
         task = loop_inline(fun, jac, addresses, n, m, args, lower, upper,
-                           abs_step, rel_step, x_eval, g_eval, x_work)
+                           abs_step, rel_step, work[:n], g_eval,
+                           work[n:2 * n])
         result((addresses, n, m, task, 0, 0, 0, 0, info))
         return task
     return njit(nogil=True)(drive), loop_inline
@@ -215,11 +219,11 @@ def _arg_key(a):
 
 
 def _call_drive(drive, fun, jac, addresses, n, m, args, lower, upper,
-                abs_steps, rel_step, x_eval, g_eval, info):
+                abs_steps, rel_step, g_eval, work):
     """``drive(...)`` through a cached direct entry when possible."""
     arg_keys = tuple(map(_arg_key, args))
     call = (fun, jac, addresses, n, m, args, lower, upper, abs_steps,
-            rel_step, x_eval, g_eval, np.empty(n), info)
+            rel_step, g_eval, work)
     if None in arg_keys:
         return drive(*call)
     key = (drive, fun, jac, arg_keys)
@@ -252,13 +256,12 @@ def solve_compiled(fun, jac, x0, args, lower, upper, nbd, m, factr, pgtol,
                    maxfun)
     try:
         # the objective's gradient goes straight into the workspace's g
-        info = np.empty(INFO_SIZE)
+        work = np.empty(2 * n + INFO_SIZE)
         task = _call_drive(drive, fun, jac_fn, solve.addresses, n, m, args,
-                           lower, upper, abs_arr, rel, np.empty(n),
-                           solve.field(G), info)
+                           lower, upper, abs_arr, rel, solve.field(G), work)
     except BaseException as exc:
         _attach_last_accepted(exc, solve)
         raise
-    f, nit, nfev, njev, head, col = info.tolist()
+    f, nit, nfev, njev, head, col = work[2 * n:].tolist()
     return _result(solve, task, f, nit, nfev, njev, head, col, maxiter,
                    maxfun)
