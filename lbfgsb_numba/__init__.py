@@ -13,11 +13,17 @@ from .api import fmin_l_bfgs_b, minimize
 from .hess_inv import LbfgsInvHessProduct
 from .result import BatchResult, OptimizeResult
 from . import status
+# Imported with the package, not on first use: importing it registers the
+# solver's entry symbols with LLVM (``entries``), which a user's cached
+# code that calls ``njit_minimize`` needs before it is loaded, even when it
+# reaches ``njit_minimize`` as ``lbfgsb_numba.njit_minimize``; and an import
+# in the middle of the compilation of a caller would break the inlining of
+# ``njit_minimize``.  (Its cost, Numba's CPU target set-up, is paid by the
+# first solve on any path anyway.)
+from .compiled import NjitResult, njit_minimize
 
-# The compiled and batched solvers load their compiled code on first use, so
-# that importing the package for the Python path stays light.
-_LAZY = {"njit_minimize": "compiled", "NjitResult": "compiled",
-         "minimize_batch": "batch"}
+# The batched solver loads on first use.
+_LAZY = {"minimize_batch": "batch"}
 
 
 def __getattr__(name):

@@ -33,14 +33,14 @@ _RUN_USER_MODULE = textwrap.dedent("""
 """)
 
 
-def _run_user_module(directory):
+def _run_user_module(directory, script=_RUN_USER_MODULE):
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
         [_REPO] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep)
                    if p])
-    run = subprocess.run([sys.executable, "-c", _RUN_USER_MODULE,
-                          str(directory)], env=env, capture_output=True,
-                         text=True, timeout=600)
+    run = subprocess.run([sys.executable, "-c", script, str(directory)],
+                         env=env, capture_output=True, text=True,
+                         timeout=600)
     assert run.returncode == 0, run.stderr
     return json.loads(run.stdout.strip().splitlines()[-1])
 
@@ -54,6 +54,42 @@ def test_user_module_calling_njit_minimize_loads_from_cache(tmp_path):
     assert second["misses"] == [0, 0] and second["hits"] == [1, 1]
     assert second["one"] == first["one"] and second["many"] == first["many"]
     assert np.isfinite(first["one"]) and len(first["many"]) == 8
+
+
+_ATTRIBUTE_MODULE = textwrap.dedent("""
+    import numpy as np
+    from numba import njit
+    import lbfgsb_numba as lb
+
+    @njit(cache=True)
+    def bowl(x):
+        return ((x - 1.0) ** 2).sum(), 2.0 * (x - 1.0)
+
+    @njit(cache=True)
+    def solve(x0, lower, upper):
+        return lb.njit_minimize(bowl, x0, lower, upper).x
+""")
+
+_RUN_ATTRIBUTE_MODULE = textwrap.dedent("""
+    import json, sys
+    import numpy as np
+    sys.path.insert(0, sys.argv[1])
+    import attribute_module as mod
+    x = mod.solve(np.zeros(3), np.full(3, -5.0), np.full(3, 0.5))
+    print(json.dumps({"x": x.tolist(),
+                      "hits": sum(mod.solve.stats.cache_hits.values()),
+                      "misses": sum(mod.solve.stats.cache_misses.values())}))
+""")
+
+
+def test_cached_caller_reaching_njit_minimize_as_module_attribute(tmp_path):
+    # lb.njit_minimize inside the cached function: the package's import
+    # alone must register the symbols that the cached code refers to
+    (tmp_path / "attribute_module.py").write_text(_ATTRIBUTE_MODULE)
+    first = _run_user_module(tmp_path, _RUN_ATTRIBUTE_MODULE)
+    second = _run_user_module(tmp_path, _RUN_ATTRIBUTE_MODULE)
+    assert (first["misses"], second["misses"], second["hits"]) == (1, 0, 1)
+    assert first["x"] == second["x"] == [0.5, 0.5, 0.5]
 
 
 def test_njit_minimize_strided_inputs_same_bits():
