@@ -53,8 +53,10 @@ from .workspace import (BOUND_TYPE, G, LOWER, N_FIELDS, STATE, UPPER, X,
                         _pointer_cast, evaluation_views, field_offsets,
                         workspace_views)
 
-# Bump when an entry's arguments or meaning change: a user's cached code
-# that refers to the old names then fails to load instead of misbehaving.
+# Bump when an entry's arguments or meaning change: a user's stale cached
+# code (Numba checks only the user's own source file) then refers to names
+# LLVM cannot resolve, and fails, instead of calling an entry with the
+# wrong arguments.
 ABI_VERSION = 1
 HEADER_BYTES = (N_FIELDS * 8 + 63) // 64 * 64
 INFO_SIZE = 6  # (f, nit, nfev, njev, head, col): ``result``'s summary
