@@ -38,7 +38,7 @@ def njit_minimize(fg, x0, lower, upper, args=(), m=10, factr=1e7, pgtol=1e-5,
                                      pgtol, maxiter, maxfun, maxls)
 
 
-@overload(njit_minimize, jit_options={"nogil": True})
+@overload(njit_minimize, jit_options={"nogil": True}, inline="always")
 def _njit_minimize_compiled(fg, x0, lower, upper, args=(), m=10, factr=1e7,
                             pgtol=1e-5, maxiter=15000, maxfun=15000,
                             maxls=20):
