@@ -43,9 +43,12 @@ def _njit_minimize_compiled(fg, x0, lower, upper, args=(), m=10, factr=1e7,
                             pgtol=1e-5, maxiter=15000, maxfun=15000,
                             maxls=20):
     """``njit_minimize`` inside ``@njit`` code: bad input gives a status.
-    The options are passed on as int64/float64 (not as literals), so that
-    every caller shares the solve compiled for an objective and its
-    argument types, also with a call from Python."""
+    The options are passed on as int64/float64 (not as literals): the
+    same types as from Python.  Inlined (like
+    ``compiled.njit_solve``): the objective is then a global of the
+    caller, not a value passed to a function compiled apart (which Numba
+    lowers as a process address), so that a user's ``cache=True`` function
+    calling ``njit_minimize`` is cached."""
     from .compiled import njit_solve
 
     def impl(fg, x0, lower, upper, args=(), m=10, factr=1e7, pgtol=1e-5,
