@@ -20,7 +20,7 @@ The objective receives a work copy of x (it may not keep it).
 A function that takes the user's objective must be compiled in every
 process where the objective is not cached, so what is compiled per
 objective is kept to the loop around it (``_make_drive``) and the thin
-``njit_solve``: everything else (set-up, the solver's steps, abandoning an
+``njit_minimize_impl``: everything else (set-up, the solver's steps, abandoning an
 evaluation, the result) is reached through the cached entries of
 ``entries``, called by symbol name, and is never compiled again nor linked
 into the caller.
@@ -51,7 +51,8 @@ from .workspace import G
 
 # (re-exported: batch_ask_tell loads its problems with them)
 __all__ = ["NjitResult", "load_problem", "warnflag_of", "njit_solve",
-           "njit_minimize_from_python", "solve_compiled"]
+           "njit_minimize_impl", "njit_minimize_from_python",
+           "solve_compiled"]
 
 NjitResult = namedtuple("NjitResult",
                         ["x", "fun", "jac", "nit", "nfev", "status", "task"])
@@ -194,35 +195,61 @@ def check_problem(x0, lower, upper, m, factr, pgtol, maxiter, maxfun, maxls):
 
 
 @njit(nogil=True, inline='always')
-def njit_solve(fg, x0, lower, upper, args, m, factr, pgtol, maxiter, maxfun,
-               maxls):
-    """``njit_minimize``'s solve; returns (NjitResult, length of the
-    gradient that stopped it, or 0).  Bad values of x0 or of the bounds
-    give their task code (status 2) without evaluating fg: x is x0, f and
-    g are unknown (NaN).  Compiles only the loop around ``fg``; the solver
-    is the cached one (``entries``)."""
-    n = x0.shape[0]
-    bad_input = check_problem(x0, lower, upper, m, factr, pgtol, maxiter,
-                              maxfun, maxls)
-    x = np.empty(n)  # the points evaluated, then the result's x
-    g = np.empty(n)
-    info = np.empty(INFO_SIZE)
-    if bad_input != 0:
-        for i in range(n):
-            x[i] = x0[i]
-            g[i] = np.nan
-        return NjitResult(x, np.nan, g, 0, 0, 2, bad_input), 0
-    buf = new_buffer(n, m)
-    setup_problem(buf, x0, lower, upper, m, factr, pgtol, maxls, maxiter,
-                  maxfun)
-    x_work = np.empty(n)
-    # (x in place of the finite-difference steps: unused with fg's gradient)
-    task = drive_combined_inline(fg, fg, buf, n, m, args, lower, upper, x,
-                                 -1.0, x, g, x_work)
-    status = result((buf, n, m, task, x, 8, g, 8, info))
-    return (NjitResult(x, info[0], g, as_int(info[1]), as_int(info[2]),
-                       status, task),
-            as_int(info[INFO_GRADIENT_LENGTH]))
+def _with_gradient_length(result, gradient_length):
+    return result, gradient_length
+
+
+@njit(nogil=True, inline='always')
+def _result_alone(result, gradient_length):
+    return result
+
+
+def _make_solve(finish):
+    """``njit_minimize``'s solve, returning ``finish(NjitResult, length of
+    the gradient that stopped it, or 0)``.  Bad values of x0 or of the
+    bounds give their task code (status 2) without evaluating fg: x is x0,
+    f and g are unknown (NaN).  Compiles only the loop around ``fg``; the
+    solver is the cached one (``entries``).  A plain function with
+    ``njit_minimize``'s signature: the ``@overload``'s implementation
+    itself (a wrapper calling a compiled solve would compile it once more
+    per objective)."""
+
+    def solve(fg, x0, lower, upper, args=(), m=10, factr=1e7, pgtol=1e-5,
+              maxiter=15000, maxfun=15000, maxls=20):
+        # int64/float64, not literals: the same types as from Python
+        m_, factr_, pgtol_ = np.int64(m), np.float64(factr), np.float64(pgtol)
+        maxiter_, maxfun_, maxls_ = (np.int64(maxiter), np.int64(maxfun),
+                                     np.int64(maxls))
+        n = x0.shape[0]
+        bad_input = check_problem(x0, lower, upper, m_, factr_, pgtol_,
+                                  maxiter_, maxfun_, maxls_)
+        x = np.empty(n)  # the points evaluated, then the result's x
+        g = np.empty(n)
+        info = np.empty(INFO_SIZE)
+        if bad_input != 0:
+            for i in range(n):
+                x[i] = x0[i]
+                g[i] = np.nan
+            return finish(NjitResult(x, np.nan, g, 0, 0, 2, bad_input), 0)
+        buf = new_buffer(n, m_)
+        setup_problem(buf, x0, lower, upper, m_, factr_, pgtol_, maxls_,
+                      maxiter_, maxfun_)
+        x_work = np.empty(n)
+        # (x in place of the finite-difference steps: unused with fg's
+        # gradient)
+        task = drive_combined_inline(fg, fg, buf, n, m_, args, lower, upper,
+                                     x, -1.0, x, g, x_work)
+        status = result((buf, n, m_, task, x, 8, g, 8, info))
+        return finish(NjitResult(x, info[0], g, as_int(info[1]),
+                                 as_int(info[2]), status, task),
+                      as_int(info[INFO_GRADIENT_LENGTH]))
+    return solve
+
+
+# inside @njit code: the implementation of njit_minimize's @overload
+njit_minimize_impl = _make_solve(_result_alone)
+# from Python: (NjitResult, length of the gradient that stopped it, or 0)
+njit_solve = njit(nogil=True)(_make_solve(_with_gradient_length))
 
 
 def njit_minimize_from_python(fg, x0, lower, upper, args, m, factr, pgtol,
