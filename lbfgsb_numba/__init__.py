@@ -19,11 +19,17 @@ from .hess_inv import LbfgsInvHessProduct
 from .njit_entry import njit_minimize
 from .result import BatchResult, OptimizeResult
 from . import status
+# Imported with the package, not on first use: importing it registers the
+# solver's entry symbols with LLVM (``entries``), which a user's cached
+# code that calls ``njit_minimize`` needs before it is loaded, even when it
+# reaches ``njit_minimize`` as ``lbfgsb_numba.njit_minimize``.  (Its cost,
+# Numba's CPU target set-up, is paid by the first solve on any path
+# anyway.)
+from . import entries as _entries  # noqa: F401
 
-# The compiled and batched solvers load their compiled code on first use, so
-# that importing the package for the Python path stays light.
-_LAZY = {"NjitResult": "compiled",
-         "minimize_batch": "batch", "BatchSolver": "batch_ask_tell"}
+# The compiled and batched solvers load the code that takes an objective on
+# first use.
+_LAZY = {"NjitResult": "compiled", "minimize_batch": "batch", "BatchSolver": "batch_ask_tell"}
 
 
 def __getattr__(name):

@@ -1,6 +1,6 @@
 """Batched solves: many independent bound-constrained problems in one call,
-run in parallel over the cores (``numba.prange``), each with its own work
-arrays, all in compiled code.
+run in parallel over the cores (threads, each running compiled code that
+releases the GIL), each problem with its own work arrays.
 
 Problem i minimises ``fun(x, *args_i) -> (f, g)`` from ``x0[i]`` within
 ``lower[i] <= x <= upper[i]``, where ``args_i`` takes row i of every array in
@@ -10,26 +10,25 @@ own status and never touches the others' arrays.
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
 import numba
 import numpy as np
-from numba import njit, prange
+from numba import njit
 from numba.core import types
 from numba.extending import overload
 
 from . import status as _status
-from .compiled import (drive_combined, is_compiled_function, keep_alive,
-                       load_problem, step_address, warnflag_of)
+from .api import overload_entry
+from .compiled import (drive_combined_inline, is_compiled_function,
+                       setup_problem)
 from .compiled_checks import plain_objective_errors
-from .driver import initialize_at
+from .entries import INFO_SIZE, as_int, buffer_words, result
 from .result import BatchResult
 from .validation import check_solver_options
-from .workspace import (BOUND_TYPE, G, LOWER, STATE, UPPER, X, allocate,
-                        workspace_views)
 
 EPS = float(np.finfo(float).eps)
-RAISED = -2  # task code of a problem whose objective raised
 _MAX_ARGS = 10
 
 
@@ -49,7 +48,7 @@ def _rows_impl(count):
 _ROWS_IMPLS = tuple(_rows_impl(k) for k in range(_MAX_ARGS + 1))
 
 
-@overload(rows_at)
+@overload(rows_at, inline='always')
 def _rows_at_overload(args, i):
     if isinstance(args, types.BaseTuple) and len(args) <= _MAX_ARGS:
         return _ROWS_IMPLS[len(args)]
@@ -59,63 +58,60 @@ def _rows_at_overload(args, i):
 @njit(nogil=True)
 def _solve_rows(fun, x0, lower, upper, args, start, stop, m, factr, pgtol,
                 maxiter, maxfun, maxls, x_out, f_out, g_out, nit_out, nfev_out,
-                task_out, status_out, step, catch):
+                task_out, status_out, buf, work, info):
     """Solve problems start..stop-1 one after the other in one work buffer
-    (zeroed between problems, so each result is that of a solve alone).
-    With ``catch``, a problem whose objective raises gets the task code
-    RAISED and the others go on (an exception must not leave a parallel
-    region: Numba would lose it)."""
+    ``buf`` (``buffer_words`` float64, set up afresh for each problem, so
+    each result is that of a solve alone), with ``work`` (3, n) and
+    ``info`` (INFO_SIZE,) float64 arrays (allocated by the caller: nothing to
+    compile for them here); an exception from ``fun`` propagates
+    unchanged.  Only the loop around ``fun`` is compiled here: set-up,
+    steps and results are the cached entries (``entries``)."""
     n = x0.shape[1]
-    buf, addresses = allocate(n, m)
-    ws = workspace_views(addresses, n, m)
-    x, g, lo, up, nbd = ws[X], ws[G], ws[LOWER], ws[UPPER], ws[BOUND_TYPE]
-    state = ws[STATE]
-    no_steps = np.empty(0)
+    x_eval, g_eval, x_work = work[0], work[1], work[2]
     for i in range(start, stop):
-        buf[:] = 0.0
-        load_problem(x0[i], lower[i], upper[i], x, lo, up, nbd)
-        initialize_at(addresses, n, m, factr, pgtol, maxls, maxiter, maxfun)
-        row_args = rows_at(args, i)
-        if catch:
-            try:
-                task = drive_combined(fun, fun, step, addresses, n, m,
-                                      row_args, no_steps, -1.0)[0]
-            except Exception:  # noqa: BLE001 (re-raised from Python)
-                task = RAISED
-        else:
-            task = drive_combined(fun, fun, step, addresses, n, m, row_args,
-                                  no_steps, -1.0)[0]
-        st = state[0]
-        for j in range(n):
-            x_out[i, j] = x[j]
-            g_out[i, j] = g[j]
-        f_out[i] = st.f
-        nit_out[i] = st.nit
-        nfev_out[i] = st.nfev
+        lo, up = lower[i], upper[i]
+        setup_problem(buf, x0[i], lo, up, m, factr, pgtol, maxls, maxiter,
+                      maxfun)
+        task = drive_combined_inline(fun, fun, buf, n, m, rows_at(args, i),
+                                     lo, up, info, -1.0, x_eval, g_eval,
+                                     x_work)
+        status_out[i] = result((buf, n, m, task, x_out[i], x_out.strides[1],
+                                g_out[i], g_out.strides[1], info))
+        f_out[i] = info[0]
+        nit_out[i] = as_int(info[1])
+        nfev_out[i] = as_int(info[2])
         task_out[i] = task
-        status_out[i] = warnflag_of(task, st.nit, st.nfev, maxiter, maxfun)
-    keep_alive(buf)
 
 
-@njit(nogil=True, parallel=True)
-def _batch_parallel(fun, x0, lower, upper, args, m, factr, pgtol, maxiter,
-                    maxfun, maxls, x_out, f_out, g_out, nit_out, nfev_out,
-                    task_out, status_out, n_chunks, step):
-    k = x0.shape[0]
-    for c in prange(n_chunks):
-        _solve_rows(fun, x0, lower, upper, args, c * k // n_chunks,
-                    (c + 1) * k // n_chunks, m, factr, pgtol, maxiter, maxfun,
-                    maxls, x_out, f_out, g_out, nit_out, nfev_out, task_out,
-                    status_out, step, True)
+def _solve_chunks(kernel_args, k, parallel):
+    """``_solve_rows`` over the k problems: in one call, or in chunks (a few
+    per thread, each reusing one work buffer) spread over
+    ``numba.get_num_threads()`` threads, the kernel releasing the GIL.
+    Threads rather than a ``prange`` kernel: the one compiled
+    ``_solve_rows`` serves both modes, no parallel region has to be
+    compiled for each new objective, and an exception from the objective
+    reaches the caller as raised (the other chunks finish first)."""
+    head, tail = kernel_args[:5], kernel_args[5:]
+    n, m = kernel_args[1].shape[1], kernel_args[5]
+    words = buffer_words(n, m)
 
+    def arrays():
+        return np.empty(words), np.empty((3, n)), np.empty(INFO_SIZE)
 
-@njit(nogil=True)
-def _batch_serial(fun, x0, lower, upper, args, m, factr, pgtol, maxiter,
-                  maxfun, maxls, x_out, f_out, g_out, nit_out, nfev_out,
-                  task_out, status_out, n_chunks, step):
-    _solve_rows(fun, x0, lower, upper, args, 0, x0.shape[0], m, factr, pgtol,
-                maxiter, maxfun, maxls, x_out, f_out, g_out, nit_out,
-                nfev_out, task_out, status_out, step, False)
+    threads = numba.get_num_threads() if parallel else 1
+    n_chunks = min(k, 4 * threads)
+    if threads == 1 or n_chunks <= 1:
+        _solve_rows(*head, 0, k, *tail, *arrays())
+        return
+    starts = [c * k // n_chunks for c in range(n_chunks + 1)]
+    # the compiled entry (the dispatcher itself until compiled: the first
+    # thread to call it compiles, the others wait for it)
+    entry = overload_entry(_solve_rows, (*head, 0, k, *tail, *arrays()))
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for done in pool.map(lambda c: entry(*head, starts[c], starts[c + 1],
+                                             *tail, *arrays()),
+                             range(n_chunks)):
+            del done
 
 
 def _batch_bounds(bounds, k, n):
@@ -142,20 +138,20 @@ def _batch_bounds(bounds, k, n):
     return np.broadcast_to(lo, (k, n)), np.broadcast_to(up, (k, n))
 
 
-def _solve_with_progress(kernel, fun, x0, lower, upper, args, options,
-                         outputs):
-    """The kernel over blocks of rows (views: the same argument types, no
-    new compilation), with a progress bar."""
+def _solve_with_progress(kernel_args, k, parallel):
+    """``_solve_chunks`` over blocks of rows (views: the same argument
+    types, no new compilation), with a progress bar."""
     from .progress import solve_in_blocks
-    threads = numba.get_num_threads() if kernel is _batch_parallel else 1
-    step = step_address()
+    threads = numba.get_num_threads() if parallel else 1
+    fun, rows, options, outputs = (kernel_args[0], kernel_args[1:4],
+                                   kernel_args[5:11], kernel_args[11:])
+    args = kernel_args[4]
 
     def solve_rows(a, b):
-        kernel(fun, x0[a:b], lower[a:b], upper[a:b],
-               tuple(arg[a:b] for arg in args), *options,
-               *(out[a:b] for out in outputs),
-               max(1, min(b - a, 4 * threads)), step)
-    solve_in_blocks(solve_rows, x0.shape[0], threads)
+        _solve_chunks((fun, *(r[a:b] for r in rows),
+                       tuple(arg[a:b] for arg in args), *options,
+                       *(out[a:b] for out in outputs)), b - a, parallel)
+    solve_in_blocks(solve_rows, k, threads)
 
 
 def minimize_batch(fun: Callable[..., Any], x0: Any, args: tuple = (),
@@ -234,27 +230,12 @@ def minimize_batch(fun: Callable[..., Any], x0: Any, args: tuple = (),
     status = np.empty(k, dtype=np.int64)
     options = (maxcor, factr, gtol, maxiter, maxfun, maxls)
     outputs = (x_out, f_out, g_out, nit, nfev, task, status)
-    kernel = _batch_parallel if parallel else _batch_serial
-    # a few chunks per thread: each chunk reuses one work buffer
-    n_chunks = max(1, min(k, 4 * numba.get_num_threads()))
+    kernel_args = (fun, x0, lower, upper, args, *options, *outputs)
     with plain_objective_errors():
         if progress:
-            _solve_with_progress(kernel, fun, x0, lower, upper, args, options,
-                                 outputs)
+            _solve_with_progress(kernel_args, k, parallel)
         else:
-            kernel(fun, x0, lower, upper, args, *options, *outputs, n_chunks,
-                   step_address())
-    raised = np.flatnonzero(task == RAISED)
-    if raised.size:
-        # the objective raised for these problems inside the parallel
-        # region, which cannot pass exceptions on: solve the first again,
-        # alone, so that its exception reaches the caller as raised
-        i = int(raised[0])
-        _solve_rows(fun, x0, lower, upper, args, i, i + 1, *options,
-                    *outputs, step_address(), False)
-        raise RuntimeError(f"the objective raised an exception for problem "
-                           f"{i} of the batch, but not when solved again "
-                           f"alone")
+            _solve_chunks(kernel_args, k, parallel)
     codes, first = np.unique(task, return_inverse=True)
     texts = [_status.message(int(c)) for c in codes]
     return BatchResult(x=x_out, fun=f_out, jac=g_out, nit=nit, nfev=nfev,

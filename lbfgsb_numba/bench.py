@@ -1,6 +1,6 @@
 """Side-by-side speed comparison with scipy's L-BFGS-B.
 
-    python -m lbfgsb_numba.bench [--quick] [--plot PATH]
+    python -m lbfgsb_numba.bench [--quick] [--plot PATH] [--compile-cost]
 
 prints, for one run on this machine, ours vs scipy as ratios:
 
@@ -21,7 +21,9 @@ prints, for one run on this machine, ours vs scipy as ratios:
 * ask/tell: the solver's own cost per evaluation at n = 10 against
   scipy's, and the evaluations a warm start saves on a drifting sequence of
   fits;
-* first solve in a fresh process (import included, warm cache).
+* first solve in a fresh process (import included, warm cache);
+* compile cost of every compiled entry for a new objective, and with the
+  user's functions cached (``compile_cost``; fresh process each).
 
 Timings alternate blocks of ours and scipy's calls, with a pause after each
 block, and keep the minimum per call (``compare``), so the ratios come from
@@ -528,8 +530,13 @@ def main(argv=None):
                         help="smaller sizes and fewer repeats")
     parser.add_argument("--plot", metavar="PATH",
                         help="save a PNG of time versus n (needs matplotlib)")
+    parser.add_argument("--compile-cost", action="store_true",
+                        help="only the compile-cost table")
     args = parser.parse_args(argv)
     quick = args.quick
+    if args.compile_cost:
+        print_compile_costs(repeat=2 if quick else 3)
+        return
     total = 0.4 if quick else 1.5  # seconds of timing per row
     print(f"lbfgsb_numba vs scipy L-BFGS-B on {machine()}\n")
 
@@ -586,6 +593,7 @@ def main(argv=None):
     print(f"\nFirst solve in a fresh process (import included, warm cache): "
           f"Python path {first_solve():.2f} s, compiled path "
           f"{first_solve(compiled=True):.2f} s")
+    print_compile_costs(repeat=2 if quick else 3)
     if not quick:
         print(f"Cold cache (compile everything): Python path "
               f"{first_solve(cold=True):.2f} s, compiled path "
@@ -630,6 +638,21 @@ def print_vectorized_batch(quick=False):
           f"{(t_batch - t_obj) / evaluations * 1e6:.2f} us per evaluation, "
           f"objective {t_obj / evaluations * 1e6:.2f} us; batch / objective "
           f"{t_batch / t_obj:.2f}")
+
+
+def print_compile_costs(repeat=3):
+    """The compile-cost table (``compile_cost``): first call with a new
+    objective, and in a second process with the user's module cached."""
+    from .compile_cost import measure_all
+    print(f"\nCompile cost: first call in a fresh process, warm package "
+          f"cache, minimum of {repeat} processes, elapsed (CPU) seconds;\n"
+          f"new: objective defined in the script; cached: user's "
+          f"functions in a cache=True module, second process:")
+    print(f"{'':<46} {'new':>13} {'cached':>13}")
+    for label, new, cached in measure_all(repeat):
+        cells = [f"{t[0]:6.2f} ({t[1]:4.2f})" if t else f"{'-':>13}"
+                 for t in (new, cached)]
+        print(f"{label:<46} {cells[0]:>13} {cells[1]:>13}")
 
 
 def plot(path, quick=False):

@@ -18,18 +18,19 @@ Objective conventions (``fg`` and ``fun`` must be ``@njit`` functions):
 The objective receives a work copy of x (it may not keep it).
 
 A function that takes the user's objective must be compiled in every
-process (Numba cannot cache it), so these loops are kept small: the solver
-itself is reached through ``step_c``, a cached C-callable function on the
-work arrays' addresses, and is never compiled again.
+process where the objective is not cached, so what is compiled per
+objective is kept to the loop around it (``_make_drive``) and the thin
+``njit_minimize_impl``: everything else (set-up, the solver's steps, abandoning an
+evaluation, the result) is reached through the cached entries of
+``entries``, called by symbol name, and is never compiled again nor linked
+into the caller.
 """
 from __future__ import annotations
 
 from collections import namedtuple
 
 import numpy as np
-from llvmlite import ir
-from numba import carray, cfunc, njit, types
-from numba.extending import intrinsic
+from numba import njit
 from numba.core.errors import TypingError
 from numba.core.registry import CPUDispatcher
 
@@ -39,14 +40,19 @@ from .bounds import check_bound_values
 from .compiled_checks import (f_and_gradient, f_only, gradient_into,
                               gradient_only, plain_objective_errors,
                               problem_task, raise_plain)
-from .driver import abandon_evaluation, initialize_at, step_at
+from .entries import (INFO_GRADIENT_LENGTH, INFO_SIZE, abandon, advance,
+                      as_int, load_problem, result, setup, warnflag_of,
+                      workspace_bytes)
 from .finite_diff import (central_gradient_njit, fd_gradient_njit,
                           normalize_steps)
-from .first_use import notice_before_compile
 from .status import ABNORMAL_GRADIENT_LENGTH, FG, NEW_X
 from .validation import as_x0, check_solver_options, gradient_shape_error
-from .workspace import (BOUND_TYPE, LOWER, N_FIELDS, UPPER, X, allocate,
-                        evaluation_views, result_views, workspace_views)
+from .workspace import G
+
+# (re-exported: batch_ask_tell loads its problems with them)
+__all__ = ["NjitResult", "load_problem", "warnflag_of", "njit_solve",
+           "njit_minimize_impl", "njit_minimize_from_python",
+           "solve_compiled"]
 
 NjitResult = namedtuple("NjitResult",
                         ["x", "fun", "jac", "nit", "nfev", "status", "task"])
@@ -58,59 +64,6 @@ final task code; ``lbfgsb_numba.status.message(task)`` gives the text)."""
 def is_compiled_function(fun) -> bool:
     """True for a Numba CPU dispatcher (an ``@njit`` function)."""
     return isinstance(fun, CPUDispatcher)
-
-
-@njit(cache=True, nogil=True)
-def load_problem(x0, lower, upper, x, lo, up, nbd):
-    """Copy a problem into a workspace's own fields x, lower, upper and set
-    the bound-type codes (0 none, 1 lower, 2 both, 3 upper) from +-inf."""
-    for i in range(x0.shape[0]):
-        x[i] = x0[i]
-        lo[i] = lower[i]
-        up[i] = upper[i]
-        has_lo = lower[i] > -np.inf
-        has_up = upper[i] < np.inf
-        nbd[i] = (2 if has_up else 1) if has_lo else (3 if has_up else 0)
-
-
-@njit(cache=True, nogil=True)
-def warnflag_of(task, nit, nfev, maxiter, maxfun):
-    """scipy's warnflag from the final task code (``status.warnflag``)."""
-    if 400 <= task < 500:
-        return 0
-    if 811 <= task <= 819:  # input errors
-        return 2
-    if nfev > maxfun or nit >= maxiter:
-        return 1
-    return 2
-
-
-@cfunc(types.int64(types.CPointer(types.int64), types.int64, types.int64),
-       cache=True, nopython=True)
-@notice_before_compile
-def step_c(addresses, n, m):
-    """``step`` for compiled callers, on the workspace given by the
-    addresses of its fields, with n variables and memory m.  Called through
-    a pointer, so the solver is compiled once (and cached), never again
-    inside each caller."""
-    return step_at(carray(addresses, (N_FIELDS,)), n, m)
-
-
-@intrinsic
-def call_step(typingctx, step_address, addresses_ptr, n, m):
-    """Call the C-callable ``step_c`` through its address: the solver is
-    neither recompiled nor linked into the caller (whose compilation for a
-    new objective stays small), and nothing process-specific is baked into
-    the caller."""
-    sig = types.int64(types.int64, types.intp, types.int64, types.int64)
-
-    def codegen(context, builder, signature, args):
-        i64 = ir.IntType(64)
-        fnty = ir.FunctionType(i64, [i64.as_pointer(), i64, i64])
-        fn = builder.inttoptr(args[0], fnty.as_pointer())
-        ptr = builder.inttoptr(args[1], i64.as_pointer())
-        return builder.call(fn, [ptr, args[2], args[3]])
-    return sig, codegen
 
 
 # ------------------------------------------------------------ evaluation
@@ -153,100 +106,82 @@ _eval_central_diff = _difference_evaluation(central_gradient_njit)
 
 # ------------------------------------------------------------ driver loops
 
-@njit(nogil=True, inline='always')
-def _advance_by_address(step_address, addresses, n, m):
-    """One step through the C-callable ``step_c`` at ``step_address``."""
-    return call_step(step_address, addresses.ctypes.data, n, m)
+def _make_drive(evaluate):
+    """The driver loop for one way of evaluating the objective
+    (``evaluate``), reaching the solver through the ``advance`` entry:
+    (``drive``, a dispatcher for Python callers, which also puts the
+    ``result`` summary in ``info``; ``loop``, the loop alone, to inline into
+    compiled callers, so that it is compiled once with them rather than
+    compiled, linked in and optimised again)."""
 
-
-@njit(nogil=True, inline='always')
-def _advance_linked(step_address, addresses, n, m):
-    """One step compiled into the caller: slower to compile, but keeps a
-    user's ``@njit(cache=True)`` function that calls the solver cacheable
-    (no address of this process is baked in)."""
-    return step_at(addresses, n, m)
-
-
-def _make_drive(advance, evaluate):
-    """The driver loop for one way of stepping (``advance``) and of
-    evaluating the objective (``evaluate``)."""
-
-    @njit(nogil=True)
-    def drive(fun, jac, step_address, addresses, n, m, args, abs_step,
-              rel_step):
-        """Drive an initialised workspace (given by the addresses of its
-        fields) to the end of the solve.  Returns (task, f, nit, nfev,
-        njev, head, col).  A gradient whose length is not n ends the
-        solve with ABNORMAL_GRADIENT_LENGTH at the last accepted iterate."""
-        x, g, lower, upper, state = evaluation_views(addresses, n)
-        st = state[0]
-        x_eval = np.empty(n)
-        x_work = np.empty(n)
+    def loop(fun, jac, addresses, n, m, args, lower, upper, abs_step,
+             rel_step, x_eval, g_eval, x_work):
+        """Drive an initialised workspace (``addresses``: the array of the
+        addresses of its fields) to the end of the solve; returns the final
+        task code.  ``lower``/``upper`` are the bounds (for finite
+        differences); x_eval, g_eval, x_work: float64 work arrays (n,).
+        A gradient whose length is not n ends the solve with
+        ABNORMAL_GRADIENT_LENGTH at the last accepted iterate (the
+        ``abandon`` entry)."""
+        task = advance((addresses, n, m, 0.0, -1, x_eval, g_eval))
         while True:
-            task = advance(step_address, addresses, n, m)
             if task == FG:
-                for i in range(n):
-                    x_eval[i] = x[i]
                 f, used, g_length = evaluate(fun, jac, x_eval, args, lower,
-                                             upper, abs_step, rel_step, g,
-                                             x_work)
+                                             upper, abs_step, rel_step,
+                                             g_eval, x_work)
                 if g_length != n:
-                    task = abandon_evaluation(addresses, n, m,
-                                              ABNORMAL_GRADIENT_LENGTH,
-                                              g_length)
-                    break
-                st.f = f
-                st.nfev += used
-                st.njev += 1
-            elif task != NEW_X:
-                break
-        return task, st.f, st.nit, st.nfev, st.njev, st.head, st.col
-    return drive
+                    return abandon((addresses, n, m,
+                                    ABNORMAL_GRADIENT_LENGTH, g_length))
+                task = advance((addresses, n, m, f, used, x_eval, g_eval))
+            elif task == NEW_X:
+                task = advance((addresses, n, m, 0.0, -1, x_eval, g_eval))
+            else:
+                return task
+
+    loop_inline = njit(nogil=True, inline='always')(loop)
+
+    def drive(fun, jac, addresses, n, m, args, lower, upper, abs_step,
+              rel_step, g_eval, work):
+        """``loop`` with x_eval, x_work and the summary (``info``) in
+        ``work`` (2n + INFO_SIZE,): fewer arrays to pass from Python."""
+        info = work[2 * n:]
+        task = loop_inline(fun, jac, addresses, n, m, args, lower, upper,
+                           abs_step, rel_step, work[:n], g_eval,
+                           work[n:2 * n])
+        result((addresses, n, m, task, 0, 0, 0, 0, info))
+        return task
+    return njit(nogil=True)(drive), loop_inline
 
 
-# loops driving a workspace through step_c (Python callers and batches)
-drive_combined = _make_drive(_advance_by_address, _eval_combined)
-drive_separate = _make_drive(_advance_by_address, _eval_separate)
-drive_finite_diff = _make_drive(_advance_by_address, _eval_finite_diff)
-drive_central_diff = _make_drive(_advance_by_address, _eval_central_diff)
-_drive_linked = _make_drive(_advance_linked, _eval_combined)
-
-
-def step_address() -> int:
-    """Address of ``step_c`` in this process (for the ``drive_*`` loops)."""
-    return step_c.address
-
-
-@njit(nogil=True)
-def _solve_linked(fg, x0, lower, upper, args, m, factr, pgtol, maxiter,
-                  maxfun, maxls):
-    """Allocate, load, initialise and drive one solve with the solver
-    compiled in; returns (buffer, addresses, task)."""
-    n = x0.shape[0]
-    buf, addresses = allocate(n, m)
-    ws = workspace_views(addresses, n, m)
-    load_problem(x0, lower, upper, ws[X], ws[LOWER], ws[UPPER],
-                 ws[BOUND_TYPE])
-    initialize_at(addresses, n, m, factr, pgtol, maxls, maxiter, maxfun)
-    task = _drive_linked(fg, fg, 0, addresses, n, m, args, np.empty(0),
-                         -1.0)[0]
-    return buf, addresses, task
+drive_combined, drive_combined_inline = _make_drive(_eval_combined)
+drive_separate, _ = _make_drive(_eval_separate)
+drive_finite_diff, _ = _make_drive(_eval_finite_diff)
+drive_central_diff, _ = _make_drive(_eval_central_diff)
 
 
 @njit(nogil=True, inline='always')
-def keep_alive(buf):
-    """A use of ``buf``: a work buffer must live until its last use
-    through the addresses (Numba frees an array after its last use)."""
-    return buf.shape[0]
+def new_buffer(n, m):
+    """An uninitialised work buffer for ``setup`` (float64 array whose
+    first words hold the fields' addresses once set up)."""
+    return np.empty((workspace_bytes((n, m)) + 7) // 8)
 
 
-@njit(nogil=True)
-def njit_solve(fg, x0, lower, upper, args, m, factr, pgtol, maxiter, maxfun,
-               maxls):
-    """``njit_minimize``'s solve; returns (NjitResult, length of the
-    gradient that stopped it, or 0).  Bad values of x0 or of the bounds
-    give their task code (status 2) without evaluating fg: x is x0, f and
-    g are unknown (NaN)."""
+@njit(nogil=True, inline='always')
+def setup_problem(buf, x0, lower, upper, m, factr, pgtol, maxls, maxiter,
+                  maxfun):
+    """Load x0 and the bounds (any float64 arrays of shape (n,)) into
+    ``buf`` and initialise the solver."""
+    setup((buf, x0.shape[0], m, x0, x0.strides[0], lower, lower.strides[0],
+           upper, upper.strides[0], factr, pgtol, maxls, maxiter, maxfun))
+
+
+@njit(cache=True, nogil=True)
+def check_problem(x0, lower, upper, m, factr, pgtol, maxiter, maxfun, maxls):
+    """ValueError naming what is wrong with ``njit_minimize``'s shapes or
+    options; else the task code of bad values of x0 or of the bounds
+    (``compiled_checks.problem_task``), 0 when good.  A call, not inlined:
+    a ``prange`` loop body must have no exit of its own to run in
+    parallel."""
     n = x0.shape[0]
     if lower.shape[0] != n or upper.shape[0] != n:
         raise ValueError("njit_minimize: lower and upper must have the "
@@ -256,23 +191,65 @@ def njit_solve(fg, x0, lower, upper, args, m, factr, pgtol, maxiter, maxfun,
                          "be >= 1")
     if not (factr >= 0.0 and pgtol >= 0.0):
         raise ValueError("njit_minimize: factr and pgtol must be >= 0")
-    bad_input = problem_task(x0, lower, upper)
-    if bad_input != 0:
-        x_start = np.empty(n)
-        for i in range(n):
-            x_start[i] = x0[i]
-        return NjitResult(x_start, np.nan, np.full(n, np.nan), 0, 0, 2,
-                          bad_input), 0
-    buf, addresses, task = _solve_linked(fg, x0, lower, upper, args, m, factr,
-                                         pgtol, maxiter, maxfun, maxls)
-    x, g, s_pairs, y_pairs, state = result_views(addresses, n, m)
-    st = state[0]
-    result = NjitResult(x.copy(), st.f, g.copy(), st.nit, st.nfev,
-                        warnflag_of(task, st.nit, st.nfev, maxiter, maxfun),
-                        task)
-    gradient_length = st.gradient_length
-    keep_alive(buf)
+    return problem_task(x0, lower, upper)
+
+
+@njit(nogil=True, inline='always')
+def _with_gradient_length(result, gradient_length):
     return result, gradient_length
+
+
+@njit(nogil=True, inline='always')
+def _result_alone(result, gradient_length):
+    return result
+
+
+def _make_solve(finish):
+    """``njit_minimize``'s solve, returning ``finish(NjitResult, length of
+    the gradient that stopped it, or 0)``.  Bad values of x0 or of the
+    bounds give their task code (status 2) without evaluating fg: x is x0,
+    f and g are unknown (NaN).  Compiles only the loop around ``fg``; the
+    solver is the cached one (``entries``).  A plain function with
+    ``njit_minimize``'s signature: the ``@overload``'s implementation
+    itself (a wrapper calling a compiled solve would compile it once more
+    per objective)."""
+
+    def solve(fg, x0, lower, upper, args=(), m=10, factr=1e7, pgtol=1e-5,
+              maxiter=15000, maxfun=15000, maxls=20):
+        # int64/float64, not literals: the same types as from Python
+        m_, factr_, pgtol_ = np.int64(m), np.float64(factr), np.float64(pgtol)
+        maxiter_, maxfun_, maxls_ = (np.int64(maxiter), np.int64(maxfun),
+                                     np.int64(maxls))
+        n = x0.shape[0]
+        bad_input = check_problem(x0, lower, upper, m_, factr_, pgtol_,
+                                  maxiter_, maxfun_, maxls_)
+        x = np.empty(n)  # the points evaluated, then the result's x
+        g = np.empty(n)
+        info = np.empty(INFO_SIZE)
+        if bad_input != 0:
+            for i in range(n):
+                x[i] = x0[i]
+                g[i] = np.nan
+            return finish(NjitResult(x, np.nan, g, 0, 0, 2, bad_input), 0)
+        buf = new_buffer(n, m_)
+        setup_problem(buf, x0, lower, upper, m_, factr_, pgtol_, maxls_,
+                      maxiter_, maxfun_)
+        x_work = np.empty(n)
+        # (x in place of the finite-difference steps: unused with fg's
+        # gradient)
+        task = drive_combined_inline(fg, fg, buf, n, m_, args, lower, upper,
+                                     x, -1.0, x, g, x_work)
+        status = result((buf, n, m_, task, x, 8, g, 8, info))
+        return finish(NjitResult(x, info[0], g, as_int(info[1]),
+                                 as_int(info[2]), status, task),
+                      as_int(info[INFO_GRADIENT_LENGTH]))
+    return solve
+
+
+# inside @njit code: the implementation of njit_minimize's @overload
+njit_minimize_impl = _make_solve(_result_alone)
+# from Python: (NjitResult, length of the gradient that stopped it, or 0)
+njit_solve = njit(nogil=True)(_make_solve(_with_gradient_length))
 
 
 def njit_minimize_from_python(fg, x0, lower, upper, args, m, factr, pgtol,
@@ -294,14 +271,14 @@ def njit_minimize_from_python(fg, x0, lower, upper, args, m, factr, pgtol,
     maxiter, maxfun = check_solver_options(m, factr, pgtol, maxiter, maxfun,
                                            maxls, 1e-8)
     with plain_objective_errors():
-        result, gradient_length = njit_solve(
+        result_, gradient_length = njit_solve(
             fg, x0, lower, upper, args, int(m), float(factr), float(pgtol),
             int(maxiter), int(maxfun), int(maxls))
-    if result.task == ABNORMAL_GRADIENT_LENGTH:
+    if result_.task == ABNORMAL_GRADIENT_LENGTH:
         exc = gradient_shape_error((gradient_length,), n)
-        attach_result(exc, result)
+        attach_result(exc, result_)
         raise exc
-    return result
+    return result_
 
 
 _NO_STEPS = np.empty(0)  # read-only use: no finite differences
@@ -327,22 +304,23 @@ def _arg_key(a):
     return None
 
 
-def _call_drive(drive, fun, jac, addresses, n, m, args, abs_steps, rel_step):
+def _call_drive(drive, fun, jac, addresses, n, m, args, lower, upper,
+                abs_steps, rel_step, g_eval, work):
     """``drive(...)`` through a cached direct entry when possible."""
     arg_keys = tuple(map(_arg_key, args))
-    call = (fun, jac, step_c.address, addresses, n, m, args, abs_steps,
-            rel_step)
+    call = (fun, jac, addresses, n, m, args, lower, upper, abs_steps,
+            rel_step, g_eval, work)
     if None in arg_keys:
         return drive(*call)
     key = (drive, fun, jac, arg_keys)
     entry = _DRIVE_ENTRIES.get(key)
     if entry is not None:
         return entry(*call)
-    result = drive(*call)  # compiles on first use
+    task = drive(*call)  # compiles on first use
     if len(_DRIVE_ENTRIES) >= 256:
         _DRIVE_ENTRIES.clear()
     _DRIVE_ENTRIES[key] = overload_entry(drive, call)
-    return result
+    return task
 
 
 def solve_compiled(fun, jac, x0, args, lower, upper, nbd, m, factr, pgtol,
@@ -367,16 +345,19 @@ def solve_compiled(fun, jac, x0, args, lower, upper, nbd, m, factr, pgtol,
         abs_arr, rel = _NO_STEPS, -1.0
     solve = Solve(x0, lower, upper, nbd, m, factr, pgtol, maxls, maxiter,
                   maxfun, pairs)
+    # the objective's gradient goes straight into the workspace's g
+    work = np.empty(2 * n + INFO_SIZE)
     try:
-        task, f, nit, nfev, njev, head, col = _call_drive(
-            drive, fun, jac_fn, solve.addresses, n, m, args, abs_arr, rel)
+        task = _call_drive(drive, fun, jac_fn, solve.addresses, n, m, args,
+                           lower, upper, abs_arr, rel, solve.field(G), work)
         if task == ABNORMAL_GRADIENT_LENGTH:
             raise gradient_shape_error(
-                (int(solve.state()["gradient_length"][0]),), n)
+                (int(work[2 * n + INFO_GRADIENT_LENGTH]),), n)
     except TypingError as exc:
         raise_plain(exc)
     except BaseException as exc:
         attach_last_accepted(exc, solve)
         raise
+    f, nit, nfev, njev, head, col = work[2 * n:2 * n + 6].tolist()
     return solve_result(solve, task, f, nit, nfev, njev, head, col,
                         maxiter, maxfun)

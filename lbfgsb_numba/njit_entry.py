@@ -5,7 +5,7 @@ known to Numba from the package's import on: a user's ``@njit`` function
 may refer to ``lbfgsb_numba.njit_minimize`` before anything has loaded the
 compiled solver.  From Python the call goes to
 ``compiled.njit_minimize_from_python`` (input checked, errors raised);
-inside ``@njit`` code to ``compiled.njit_solve`` (errors as a status).
+inside ``@njit`` code to ``compiled.njit_minimize_impl`` (errors as a status).
 """
 from __future__ import annotations
 
@@ -38,20 +38,14 @@ def njit_minimize(fg, x0, lower, upper, args=(), m=10, factr=1e7, pgtol=1e-5,
                                      pgtol, maxiter, maxfun, maxls)
 
 
-@overload(njit_minimize, jit_options={"nogil": True})
+@overload(njit_minimize, jit_options={"nogil": True}, inline="always")
 def _njit_minimize_compiled(fg, x0, lower, upper, args=(), m=10, factr=1e7,
                             pgtol=1e-5, maxiter=15000, maxfun=15000,
                             maxls=20):
     """``njit_minimize`` inside ``@njit`` code: bad input gives a status.
-    The options are passed on as int64/float64 (not as literals), so that
-    every caller shares the solve compiled for an objective and its
-    argument types, also with a call from Python."""
-    from .compiled import njit_solve
-
-    def impl(fg, x0, lower, upper, args=(), m=10, factr=1e7, pgtol=1e-5,
-             maxiter=15000, maxfun=15000, maxls=20):
-        return njit_solve(fg, x0, lower, upper, args, np.int64(m),
-                          np.float64(factr), np.float64(pgtol),
-                          np.int64(maxiter), np.int64(maxfun),
-                          np.int64(maxls))[0]
-    return impl
+    Inlined (``compiled.njit_minimize_impl``): the objective is then a global of the
+    caller, not a value passed to a function compiled apart (which Numba
+    lowers as a process address), so that a user's ``cache=True`` function
+    calling ``njit_minimize`` is cached."""
+    from .compiled import njit_minimize_impl
+    return njit_minimize_impl

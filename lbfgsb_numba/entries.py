@@ -1,0 +1,283 @@
+"""The solver's entry points for compiled callers, as cached C functions
+exported under fixed symbol names.
+
+A function that takes the user's objective (a drive loop, a batch row loop,
+``njit_minimize``) is compiled anew for every objective, in every process
+where the objective is not cached.  Numba compiles a call to another
+``@njit`` function by linking that function's LLVM code into the caller and
+optimising and generating machine code for the whole again, so a caller that
+called the solver directly would pay for compiling the solver (tens of
+seconds) each time.  Instead the solver's entries below are ``cfunc``
+(compiled once, cached on disk) and registered with LLVM under a symbol
+name when this module is imported; compiled callers declare the symbol and
+call it (``c_entry``), like a C library function.  Nothing of this process
+(no address) is baked into a caller, so a user's ``@njit(cache=True)``
+function that calls the solver stays cacheable: its cached machine code
+refers to the symbol by name, resolved when it is loaded in a later process
+(after ``import lbfgsb_numba``, which imports this module).
+
+Work buffer of a compiled caller (``workspace_bytes`` bytes, any alignment
+of 8): a header with the addresses of the fields (``N_FIELDS`` int64, the
+address array of ``driver.step_at``), then the fields as laid out by
+``workspace.field_offsets`` (own inputs).  The address of the buffer is the
+address of its address array, which is what ``advance`` takes.
+
+Entries (pointers and strides are int64 byte values):
+
+* ``workspace_bytes(n, m)``: size of the buffer;
+* ``setup(buf, n, m, x0, x0_stride, lower, lower_stride, upper,
+  upper_stride, factr, pgtol, maxls, maxiter, maxfun)``: lay out the buffer,
+  zero it, load the problem (strided float64 inputs) and initialise the
+  solver;
+* ``advance(addresses, n, m, f, nfev_used, x_eval, g_eval)``: record an
+  evaluation (f, the gradient in ``g_eval``, which may be the workspace's
+  own g, ``nfev_used`` objective calls; ``nfev_used < 0``: nothing to
+  record), step the solver, and on FG copy the point to evaluate into
+  ``x_eval``; returns the task code;
+* ``result(addresses, n, m, task, x_out, x_stride, g_out, g_stride,
+  info)``: copy x and g out (unless ``x_out`` is 0), put (f, nit, nfev,
+  njev, head, col, gradient_length) in ``info`` and return scipy's
+  warnflag;
+* ``abandon(addresses, n, m, code, gradient_length)``: end the solve with
+  task ``code`` when the evaluation it asked for cannot be used (a gradient
+  of length ``gradient_length`` != n), back at the last accepted iterate
+  (``driver.abandon_evaluation``); returns ``code``.
+"""
+from __future__ import annotations
+
+import numpy as np
+from llvmlite import binding as llvm_binding
+from llvmlite import ir
+from numba import carray, cfunc, njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+from .driver import abandon_evaluation, initialize_at, step_at
+from .first_use import notice_before_compile
+from .status import FG
+from .workspace import (BOUND_TYPE, G, LOWER, N_FIELDS, STATE, UPPER, X,
+                        _pointer_cast, evaluation_views, field_offsets,
+                        workspace_views)
+
+# Bump when an entry's arguments or meaning change: a user's stale cached
+# code (Numba checks only the user's own source file) then refers to names
+# LLVM cannot resolve, and fails, instead of calling an entry with the
+# wrong arguments.
+ABI_VERSION = 2
+HEADER_BYTES = (N_FIELDS * 8 + 63) // 64 * 64
+# ``result``'s summary: (f, nit, nfev, njev, head, col, gradient_length)
+INFO_SIZE = 7
+INFO_GRADIENT_LENGTH = 6
+
+_as_f64 = _pointer_cast(types.float64)
+_as_i64 = _pointer_cast(types.int64)
+_i64, _f64 = types.int64, types.float64
+
+
+@njit(cache=True, nogil=True)
+def load_problem(x0, lower, upper, x, lo, up, nbd):
+    """Copy a problem into a workspace's own fields x, lower, upper and set
+    the bound-type codes (0 none, 1 lower, 2 both, 3 upper) from +-inf."""
+    for i in range(x0.shape[0]):
+        x[i] = x0[i]
+        lo[i] = lower[i]
+        up[i] = upper[i]
+        has_lo = lower[i] > -np.inf
+        has_up = upper[i] < np.inf
+        nbd[i] = (2 if has_up else 1) if has_lo else (3 if has_up else 0)
+
+
+@njit(cache=True, nogil=True)
+def warnflag_of(task, nit, nfev, maxiter, maxfun):
+    """scipy's warnflag from the final task code (``status.warnflag``)."""
+    if 400 <= task < 500:
+        return 0
+    if 811 <= task <= 819:  # input errors
+        return 2
+    if nfev > maxfun or nit >= maxiter:
+        return 1
+    return 2
+
+
+@njit(cache=True, nogil=True, inline='always')
+def _read_strided(dest, address, stride):
+    """dest[i] = the float64 at address + i * stride (bytes)."""
+    for i in range(dest.shape[0]):
+        dest[i] = _as_f64(address + i * stride)[0]
+
+
+@njit(cache=True, nogil=True, inline='always')
+def _write_strided(src, address, stride):
+    for i in range(src.shape[0]):
+        _as_f64(address + i * stride)[0] = src[i]
+
+
+@cfunc(_i64(_i64, _i64), cache=True, nopython=True)
+@notice_before_compile
+def workspace_bytes_c(n, m):
+    """Bytes of a compiled caller's work buffer for n variables, memory m."""
+    return HEADER_BYTES + field_offsets(n, m, True)[1]
+
+
+@cfunc(_i64(_i64, _i64, _i64, _i64, _i64, _i64, _i64, _i64, _i64, _f64,
+            _f64, _i64, _i64, _i64), cache=True, nopython=True)
+def setup_c(buf, n, m, x0, x0_stride, lower, lower_stride, upper,
+            upper_stride, factr, pgtol, maxls, maxiter, maxfun):
+    """Lay out, zero and load the buffer at ``buf``; initialise the solver."""
+    offsets, size = field_offsets(n, m, True)
+    addresses = carray(_as_i64(buf), (N_FIELDS,))
+    for k in range(N_FIELDS):
+        addresses[k] = offsets[k] + buf + HEADER_BYTES
+    body = carray(_as_f64(buf + HEADER_BYTES), (size // 8,))
+    for i in range(body.shape[0]):
+        body[i] = 0.0
+    ws = workspace_views(addresses, n, m)
+    x, lo, up = ws[X], ws[LOWER], ws[UPPER]
+    _read_strided(x, x0, x0_stride)
+    _read_strided(lo, lower, lower_stride)
+    _read_strided(up, upper, upper_stride)
+    load_problem(x, lo, up, x, lo, up, ws[BOUND_TYPE])
+    initialize_at(addresses, n, m, factr, pgtol, maxls, maxiter, maxfun)
+    return 0
+
+
+@cfunc(_i64(_i64, _i64, _i64, _f64, _i64, _i64, _i64), cache=True,
+       nopython=True)
+def advance_c(addresses, n, m, f, nfev_used, x_eval, g_eval):
+    """Record an evaluation, step, and hand out the next point to evaluate
+    (see the module docstring)."""
+    a = carray(_as_i64(addresses), (N_FIELDS,))
+    x, g, _, _, state = evaluation_views(a, n)
+    if nfev_used >= 0:
+        if g_eval != a[G]:
+            g_given = carray(_as_f64(g_eval), (n,))
+            for i in range(n):
+                g[i] = g_given[i]
+        st = state[0]
+        st.f = f
+        st.nfev += nfev_used
+        st.njev += 1
+    task = step_at(a, n, m)
+    if task == FG:
+        x_next = carray(_as_f64(x_eval), (n,))
+        for i in range(n):
+            x_next[i] = x[i]
+    return task
+
+
+@cfunc(_i64(_i64, _i64, _i64, _i64, _i64, _i64, _i64, _i64, _i64),
+       cache=True, nopython=True)
+def result_c(addresses, n, m, task, x_out, x_stride, g_out, g_stride, info):
+    """Copy x and g out of the workspace at ``addresses`` (unless
+    ``x_out`` is 0), put (f, nit, nfev, njev, head, col) in ``info`` and
+    return the warnflag."""
+    ws = workspace_views(carray(_as_i64(addresses), (N_FIELDS,)), n, m)
+    if x_out != 0:
+        _write_strided(ws[X], x_out, x_stride)
+        _write_strided(ws[G], g_out, g_stride)
+    st = ws[STATE][0]
+    out = carray(_as_f64(info), (INFO_SIZE,))
+    out[0] = st.f
+    out[1] = st.nit
+    out[2] = st.nfev
+    out[3] = st.njev
+    out[4] = st.head
+    out[5] = st.col
+    out[6] = st.gradient_length
+    return warnflag_of(task, st.nit, st.nfev, st.maxiter, st.maxfun)
+
+
+@cfunc(_i64(_i64, _i64, _i64, _i64, _i64), cache=True, nopython=True)
+def abandon_c(addresses, n, m, code, gradient_length):
+    """End the solve at ``addresses`` with task ``code``: the evaluation it
+    asked for gave a gradient of length ``gradient_length`` != n."""
+    return abandon_evaluation(carray(_as_i64(addresses), (N_FIELDS,)), n, m,
+                              code, gradient_length)
+
+
+# ------------------------------------------------------------- calling them
+
+@intrinsic
+def as_int(typingctx, value):
+    """int64 of a float64 holding an integer (``result``'s counts), without
+    an overload to compile."""
+    if value != _f64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.fptosi(args[0], ir.IntType(64))
+    return _i64(_f64), codegen
+
+
+def symbol_name(entry: str) -> str:
+    """The exported symbol of an entry (``'advance'`` -> a versioned name)."""
+    return f"lbfgsb_numba_{entry}_v{ABI_VERSION}"
+
+
+def c_entry(entry, restype, argtypes):
+    """An intrinsic ``call((arg, ...))`` that calls the exported entry
+    ``entry`` by its symbol name.  Its one argument is a tuple of the C
+    arguments: integers and floats (converted to the C types
+    ``argtypes``), or arrays where ``argtypes`` says int64, passed as the
+    address of their data (the tuple keeps them alive during the call)."""
+    name = symbol_name(entry)
+    c_types = tuple(argtypes)
+
+    @intrinsic
+    def call(typingctx, arguments):
+        if not (isinstance(arguments, types.BaseTuple)
+                and len(arguments) == len(c_types)):
+            return None
+        for given, wanted in zip(arguments, c_types):
+            if isinstance(given, types.Array):
+                if wanted != _i64:
+                    return None
+            elif not isinstance(given, (types.Integer, types.Float,
+                                        types.Boolean)):
+                return None
+
+        def codegen(context, builder, signature, args):
+            values = cgutils.unpack_tuple(builder, args[0], len(c_types))
+            c_args = []
+            for given, wanted, value in zip(arguments, c_types, values):
+                if isinstance(given, types.Array):
+                    data = context.make_array(given)(context, builder,
+                                                     value).data
+                    c_args.append(builder.ptrtoint(data, ir.IntType(64)))
+                else:
+                    c_args.append(context.cast(builder, value, given,
+                                               wanted))
+            fnty = ir.FunctionType(context.get_value_type(restype),
+                                   [context.get_value_type(t)
+                                    for t in c_types])
+            fn = cgutils.get_or_insert_function(builder.module, fnty, name)
+            return builder.call(fn, c_args)
+        return restype(arguments), codegen
+    return call
+
+
+def buffer_words(n: int, m: int) -> int:
+    """float64 words of a compiled caller's work buffer (from Python)."""
+    return (workspace_bytes_c.ctypes(n, m) + 7) // 8
+
+
+_ENTRIES = {"workspace_bytes": workspace_bytes_c, "setup": setup_c,
+            "advance": advance_c, "result": result_c,
+            "abandon": abandon_c}
+
+
+def register_symbols():
+    """Make every entry's symbol resolvable by LLVM in this process (done
+    at import, before any caller's code is compiled or loaded)."""
+    for entry, fn in _ENTRIES.items():
+        llvm_binding.add_symbol(symbol_name(entry), fn.address)
+
+
+register_symbols()
+
+workspace_bytes = c_entry("workspace_bytes", _i64, (_i64, _i64))
+setup = c_entry("setup", _i64, (_i64,) * 9 + (_f64, _f64) + (_i64,) * 3)
+advance = c_entry("advance", _i64, (_i64, _i64, _i64, _f64, _i64, _i64,
+                                    _i64))
+result = c_entry("result", _i64, (_i64,) * 9)
+abandon = c_entry("abandon", _i64, (_i64,) * 5)
