@@ -5,7 +5,7 @@ the caller evaluates the objective wherever it likes (an external
 simulator, another process, asynchronous workers, a framework with its own
 autodiff) and hands the values back.  For the same objective it takes the
 same iterates, nit, nfev and message as ``minimize`` (bit for bit): both
-drive the same kernels on the same work buffer (``api.Solve``).
+drive the same kernels on the same work buffer (``solve.Solve``).
 
 The whole state can be taken out as plain data and put back
 (``state``/``from_state``, ``save``/``load`` to a ``.npz`` file;
@@ -26,8 +26,7 @@ import numpy as np
 from numba import njit
 
 from . import status as _status
-from .api import (EPS, Solve, callback_adapter, driver_entries,
-                  last_accepted, overload_entry, solve_result)
+from .api import EPS, callback_adapter
 from .bounds import normalize_bounds
 from .checkpoint import (check_state, load_state, restore_workspace,
                          save_state, workspace_state)
@@ -35,6 +34,8 @@ from .driver import (PHASE_DONE, PHASE_NEW_X, PHASE_SEARCH, PHASE_START,
                      step_at)
 from .hess_inv import LbfgsInvHessProduct, pairs_in_order
 from .result import OptimizeResult
+from .solve import (Solve, driver_entries, last_accepted, overload_entry,
+                    solve_result)
 from .status import FG, NEW_X, STOP_CALLBACK
 from .validation import as_gradient, as_scalar_f, as_x0, check_solver_options
 from .warm_start import warm_start_pairs

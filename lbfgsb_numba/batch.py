@@ -20,7 +20,7 @@ from numba.core import types
 from numba.extending import overload
 
 from . import status as _status
-from .api import overload_entry
+from .solve import overload_entry
 from .compiled import (drive_combined_inline, is_compiled_function,
                        setup_problem)
 from .compiled_checks import plain_objective_errors
@@ -114,7 +114,7 @@ def _solve_chunks(kernel_args, k, parallel):
             del done
 
 
-def _batch_bounds(bounds, k, n):
+def batch_bounds(bounds, k, n):
     """(lower, upper) arrays of shape (k, n) (read-only broadcasts)."""
     from .bounds import check_bound_values, normalize_bounds
     if bounds is None:
@@ -219,7 +219,7 @@ def minimize_batch(fun: Callable[..., Any], x0: Any, args: tuple = (),
                              f"is the batch of {k} problems")
     maxiter, maxfun = check_solver_options(maxcor, ftol / EPS, gtol, maxiter,
                                            maxfun, maxls, 1e-8)
-    lower, upper = _batch_bounds(bounds, k, n)
+    lower, upper = batch_bounds(bounds, k, n)
     factr = ftol / EPS
     x_out = np.empty((k, n))
     g_out = np.empty((k, n))

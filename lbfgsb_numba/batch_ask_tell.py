@@ -37,7 +37,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from . import status as _status
-from .api import entry_point
+from .solve import entry_point
 from .compiled import load_problem, warnflag_of
 from .dense_model import use_dense
 from .driver import PHASE_FIRST_FG, PHASE_SEARCH, initialize_at, step_at
@@ -330,7 +330,7 @@ class BatchSolver:
                  maxiter: int = 15000, maxfun: int = 15000, maxls: int = 20,
                  callback: Optional[Callable[[int, np.ndarray, float], Any]]
                  = None):
-        from .batch import _batch_bounds
+        from .batch import batch_bounds
         x0 = as_batch_x0(x0)
         k, n = x0.shape
         maxiter, maxfun = check_solver_options(
@@ -338,7 +338,7 @@ class BatchSolver:
         if callback is not None and not callable(callback):
             raise TypeError(f"callback must be callable, got "
                             f"{type(callback).__name__}")
-        lower, upper = _batch_bounds(bounds, k, n)
+        lower, upper = batch_bounds(bounds, k, n)
         lower = np.ascontiguousarray(lower, dtype=np.float64)
         upper = np.ascontiguousarray(upper, dtype=np.float64)
         self.k, self.n = k, n

@@ -34,8 +34,6 @@ from numba import njit
 from numba.core.errors import TypingError
 from numba.core.registry import CPUDispatcher
 
-from .api import (Solve, attach_last_accepted, attach_result,
-                  overload_entry, solve_result)
 from .bounds import check_bound_values
 from .compiled_checks import (f_and_gradient, f_only, gradient_into,
                               gradient_only, plain_objective_errors,
@@ -45,6 +43,8 @@ from .entries import (INFO_GRADIENT_LENGTH, INFO_SIZE, abandon, advance,
                       workspace_bytes)
 from .finite_diff import (central_gradient_njit, fd_gradient_njit,
                           normalize_steps)
+from .solve import (Solve, attach_last_accepted, attach_result,
+                    overload_entry, solve_result)
 from .status import ABNORMAL_GRADIENT_LENGTH, FG, NEW_X
 from .validation import as_x0, check_solver_options, gradient_shape_error
 from .workspace import G

@@ -427,8 +427,8 @@ def minimize_batch(fun: Callable[..., Any], x0: Any, args: tuple = (),
                 inputs.add_shared(row)
         bounds = None
     else:
-        from .batch import _batch_bounds
-        _batch_bounds(bounds, 1, n)  # the same checks, now, on one row
+        from .batch import batch_bounds
+        batch_bounds(bounds, 1, n)  # the same checks, now, on one row
     plan = ChunkPlan(Objective(fun), n, tuple(inputs.shared), len(args),
                      bounds, bound_arrays, options, int(numba_threads))
     x0 = _x0_array(x0, row_chunks, k, n)

@@ -9,7 +9,6 @@ inside ``@njit`` code to ``compiled.njit_minimize_impl`` (errors as a status).
 """
 from __future__ import annotations
 
-import numpy as np
 from numba.extending import overload
 
 

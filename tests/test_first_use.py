@@ -92,9 +92,10 @@ def test_notice_before_compile_returns_the_function(fresh_process_flag,
 _STOP_AT_PYTHON_PATH_COMPILE = """
 import numpy as np
 import lbfgsb_numba.api as api
+import lbfgsb_numba.solve as solve
 def stop(*args):
     raise SystemExit(0)
-api.entry_point = stop
+solve.entry_point = stop
 api.fmin_l_bfgs_b(lambda x: (float(x @ x), 2 * x), np.ones(2))
 """
 _STOP_AT_COMPILED_PATH_COMPILE = """
