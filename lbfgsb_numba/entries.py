@@ -56,7 +56,7 @@ from .driver import abandon_evaluation, initialize_at, step_at
 from .first_use import notice_before_compile
 from .status import FG
 from .workspace import (BOUND_TYPE, G, LOWER, N_FIELDS, STATE, UPPER, X,
-                        _pointer_cast, evaluation_views, field_offsets,
+                        pointer_cast, evaluation_views, field_offsets,
                         workspace_views)
 
 # Bump when an entry's arguments or meaning change: a user's stale cached
@@ -69,8 +69,8 @@ HEADER_BYTES = (N_FIELDS * 8 + 63) // 64 * 64
 INFO_SIZE = 7
 INFO_GRADIENT_LENGTH = 6
 
-_as_f64 = _pointer_cast(types.float64)
-_as_i64 = _pointer_cast(types.int64)
+_as_f64 = pointer_cast(types.float64)
+_as_i64 = pointer_cast(types.int64)
 _i64, _f64 = types.int64, types.float64
 
 

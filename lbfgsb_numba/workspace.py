@@ -314,7 +314,9 @@ def new_workspace(n, m):
 # ---------------------------------------------------------------------------
 
 
-def _pointer_cast(target):
+def pointer_cast(target):
+    """An intrinsic turning an int64 address into a pointer to ``target``
+    (a Numba type), for ``carray`` views of the work buffer's fields."""
     ptr_type = types.CPointer(target)
 
     @intrinsic
@@ -325,10 +327,10 @@ def _pointer_cast(target):
     return cast
 
 
-_as_f64 = _pointer_cast(types.float64)
-_as_i32 = _pointer_cast(types.int32)
-_as_state = _pointer_cast(STATE_RECORD)
-_as_search = _pointer_cast(SEARCH_RECORD)
+_as_f64 = pointer_cast(types.float64)
+_as_i32 = pointer_cast(types.int32)
+_as_state = pointer_cast(STATE_RECORD)
+_as_search = pointer_cast(SEARCH_RECORD)
 
 
 @njit(cache=True, nogil=True, inline='always')
