@@ -374,13 +374,3 @@ def evaluation_views(a, n):
     return (carray(_as_f64(a[X]), (n,)), carray(_as_f64(a[G]), (n,)),
             carray(_as_f64(a[LOWER]), (n,)), carray(_as_f64(a[UPPER]), (n,)),
             carray(_as_state(a[STATE]), (1,)))
-
-
-@njit(cache=True, nogil=True, inline='always')
-def result_views(a, n, m):
-    """(x, g, s_pairs, y_pairs, state): the fields a result is built
-    from."""
-    return (carray(_as_f64(a[X]), (n,)), carray(_as_f64(a[G]), (n,)),
-            carray(_as_f64(a[S_PAIRS]), (m, n)),
-            carray(_as_f64(a[Y_PAIRS]), (m, n)),
-            carray(_as_state(a[STATE]), (1,)))
