@@ -143,7 +143,8 @@ class _Log:
         if self.every > 0 and int(st["nit"][0]) % self.every == 0:
             at_bound = int(np.count_nonzero((x == lower) | (x == upper)))
             print(f"{int(st['nit'][0]):6d} {float(st['f'][0]):23.15e} "
-                  f"{float(st['sbgnrm'][0]):12.5e} {float(st['stp'][0]):10.3e} "
+                  f"{float(st['pg_norm'][0]):12.5e} "
+                  f"{float(st['stp'][0]):10.3e} "
                   f"{int(st['nfev'][0]):7d} {at_bound:9d}")
             if self.vectors:
                 print(f"       x = {np.array2string(x, precision=8)}\n"
@@ -246,7 +247,7 @@ def _solve_python(fun, x0, args, jac, lower, upper, nbd, m, factr, gtol,
     st = solve.state()[0]
     res = solve_result(solve, task, st["f"], st["nit"], st["nfev"], njev,
                        st["head"], st["col"], maxiter, maxfun, log,
-                       st["sbgnrm"])
+                       st["pg_norm"])
     if halt_status_99 and int(st["stop_request"]):
         res.update(success=False, status=99,
                    message="`callback` raised `StopIteration`.")

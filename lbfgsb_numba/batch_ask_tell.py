@@ -46,8 +46,9 @@ from .result import BatchResult
 from .status import FG, NEW_X
 from .validation import check_solver_options
 from .workspace import (BOUND_TYPE, G_PREV, K_FACTOR, K_PRODUCTS, LOWER,
-                        N_FIELDS, S_PAIRS, SS, STATE, STATE_DTYPE, SY, T_CHOL,
-                        UPPER, WBP, WC, WM, WP, WV, X, X_PREV, Y_PAIRS, YY,
+                        M_WT_CAUCHY_STEP, N_FIELDS, S_PAIRS, SCRATCH_2M, SS,
+                        STATE, STATE_DTYPE, SY, T_CHOL, UPPER, W_ROW,
+                        WT_CAUCHY_STEP, WT_DIRECTION, X, X_PREV, Y_PAIRS, YY,
                         evaluation_views, layout, workspace_views)
 
 EPS = float(np.finfo(float).eps)
@@ -275,7 +276,8 @@ def row_layout(n: int, m: int, all_constrained: bool) -> RowLayout:
     if use_dense(n, m):
         unused = [K_FACTOR, K_PRODUCTS, T_CHOL]
         if all_constrained:
-            unused += [SY, SS, YY, WP, WC, WBP, WV, WM]
+            unused += [SY, SS, YY, WT_DIRECTION, WT_CAUCHY_STEP, W_ROW,
+                       SCRATCH_2M, M_WT_CAUCHY_STEP]
     sizes = np.diff(np.append(lay.offsets, lay.size))
     offsets = np.full(N_FIELDS, -1, np.int64)
     pos = 0

@@ -161,20 +161,20 @@ def store_pair(s_pairs, y_pairs, d_scaling, step_dir, grad_diff, state, rr,
     """Store the new pair (s, y) = (stp*d, g_new - g_old) in the ring buffers
     (dropping the oldest when m are kept), with D^-1/2 and D^-1
     (``d_scaling``) and theta = y'y / s'y.  ``step_dir`` already holds s;
-    ``rr`` = y'y, ``dr`` = s'y.  Sets state.col, head, itail, theta."""
+    ``rr`` = y'y, ``dr`` = s'y.  Sets state.col, head, newest, theta."""
     n = step_dir.shape[0]
     m = state.m
-    iupdat = state.iupdat
-    if iupdat <= m:
-        state.col = iupdat
-        state.itail = (state.head + iupdat - 1) % m
+    n_updates = state.n_updates
+    if n_updates <= m:
+        state.col = n_updates
+        state.newest = (state.head + n_updates - 1) % m
     else:
-        state.itail = (state.itail + 1) % m
+        state.newest = (state.newest + 1) % m
         state.head = (state.head + 1) % m
         for i in range(m - 1):
             d_scaling[i] = d_scaling[i + 1]
             d_scaling[m + i] = d_scaling[m + i + 1]
-    tail = state.itail
+    tail = state.newest
     for i in range(n):
         s_pairs[tail, i] = step_dir[i]
         y_pairs[tail, i] = grad_diff[i]
@@ -193,7 +193,7 @@ def update_products(s_pairs, y_pairs, sy, ss, yy, step_dir, grad_diff, state,
     n = step_dir.shape[0]
     m = state.m
     col = state.col
-    if state.iupdat > m:
+    if state.n_updates > m:
         # drop the oldest pair: shift the products up-left by one
         for i in range(col - 1):
             for j in range(col - 1):
@@ -261,21 +261,22 @@ def _k_products_column(wn1, jy, jp, nfree, free_active, m, s_pairs, y_pairs,
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def update_k_products(n, nfree, free_active, nenter, ileave, changed, iupdat,
-                      updated, k_products, m, s_pairs, y_pairs, col, head):
+def update_k_products(n, nfree, free_active, n_entering, leaving_start,
+                      changed, n_updates, updated, k_products, m, s_pairs,
+                      y_pairs, col, head):
     """Bring the inner products behind the subspace matrix K (see
     ``factor_k``) up to date: ``k_products`` keeps the lower triangles of
     Y'ZZ'Y and S'AA'S (blocks at offsets 0 and m) and L_a + R_z (block
     [m:, :m]), where Z selects the free variables at the Cauchy point, A the
     active ones, L_a is the strictly lower part of S'AA'Y and R_z the upper
     part of S'ZZ'Y.  Only the newest pair (when ``updated``) and the
-    variables that changed status (``changed[:nenter]`` entered the free
-    set, ``changed[ileave:]`` left it) are visited: O(col n_changed + col n)
-    work.
+    variables that changed status (``changed[:n_entering]`` entered the
+    free set, ``changed[leaving_start:]`` left it) are visited:
+    O(col n_changed + col n) work.
     """
     wn1 = k_products
     if updated:
-        if iupdat > m:
+        if n_updates > m:
             # shift the old blocks by one pair
             for jy in range(m - 1):
                 js = m + jy
@@ -305,11 +306,11 @@ def update_k_products(n, nfree, free_active, nenter, ileave, changed, iupdat,
             t2 = 0.0
             t3 = 0.0
             t4 = 0.0
-            for k in range(nenter):
+            for k in range(n_entering):
                 k1 = changed[k]
                 t1 += y_pairs[ip, k1] * y_pairs[jp, k1]
                 t2 += s_pairs[ip, k1] * s_pairs[jp, k1]
-            for k in range(ileave, n):
+            for k in range(leaving_start, n):
                 k1 = changed[k]
                 t3 += y_pairs[ip, k1] * y_pairs[jp, k1]
                 t4 += s_pairs[ip, k1] * s_pairs[jp, k1]
@@ -323,10 +324,10 @@ def update_k_products(n, nfree, free_active, nenter, ileave, changed, iupdat,
         for jy in range(upcl):
             t1 = 0.0
             t3 = 0.0
-            for k in range(nenter):
+            for k in range(n_entering):
                 k1 = changed[k]
                 t1 += s_pairs[ip, k1] * y_pairs[jp, k1]
-            for k in range(ileave, n):
+            for k in range(leaving_start, n):
                 k1 = changed[k]
                 t3 += s_pairs[ip, k1] * y_pairs[jp, k1]
             if is_ <= jy + m:

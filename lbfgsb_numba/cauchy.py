@@ -15,6 +15,8 @@ is updated with O(m) work through the compact form B = theta I - W M W'.
 from numba import njit
 
 from .bfgs_matrix import middle_product, next_slot
+from .projection import (AT_LOWER, AT_UPPER, FIXED, FREE, FREE_STILL,
+                         FREE_UNBOUNDED)
 
 EPSMCH = 2.220446049250313e-16
 
@@ -74,9 +76,9 @@ def cauchy_point(x, g, lower, upper, bound_type, where, breakpoints,
     are taken with b (n, n) directly: bd = B d and bz = B(x(t) - x) (n,).
 
     ``d`` receives the projected steepest-descent direction with the
-    components fixed at breakpoints zeroed.  ``where`` is updated: 0 free and
-    moving, -3 free but not moving, 1/2 at lower/upper bound, 3 fixed,
-    -1 unbounded.  Sets state.nseg.  Returns 0, or nonzero when the middle
+    components fixed at breakpoints zeroed.  ``where`` is updated (the
+    codes of ``projection``: FREE, FREE_STILL, AT_LOWER, AT_UPPER; FIXED
+    and FREE_UNBOUNDED stay).  Returns 0, or nonzero when the middle
     matrix is singular (the caller then resets the memory).
     """
     n = x.shape[0]
@@ -87,7 +89,7 @@ def cauchy_point(x, g, lower, upper, bound_type, where, breakpoints,
     dense = state.dense != 0 and col > 0  # (with col = 0, B = theta I)
     if dense:
         col = 0  # no compact products; B enters through b
-    if state.sbgnrm <= 0.0:
+    if state.pg_norm <= 0.0:
         for i in range(n):
             xcp[i] = x[i]
         return middle_product(sy, t_chol, d_scaling, col, wc, wm)
@@ -105,24 +107,24 @@ def cauchy_point(x, g, lower, upper, bound_type, where, breakpoints,
     for i in range(n):
         neggi = -g[i]
         nb = bound_type[i]
-        if where[i] != 3 and where[i] != -1:
+        if where[i] != FIXED and where[i] != FREE_UNBOUNDED:
             if nb <= 2:
                 tl = x[i] - lower[i]
             if nb >= 2:
                 tu = upper[i] - x[i]
             at_lower = nb <= 2 and tl <= 0.0
             at_upper = nb >= 2 and tu <= 0.0
-            where[i] = 0
+            where[i] = FREE
             if at_lower:
                 if neggi <= 0.0:
-                    where[i] = 1
+                    where[i] = AT_LOWER
             elif at_upper:
                 if neggi >= 0.0:
-                    where[i] = 2
+                    where[i] = AT_UPPER
             else:
                 if abs(neggi) <= 0.0:
-                    where[i] = -3
-        if where[i] != 0 and where[i] != -1:
+                    where[i] = FREE_STILL
+        if where[i] != FREE and where[i] != FREE_UNBOUNDED:
             d[i] = 0.0
         else:
             d[i] = neggi
@@ -183,7 +185,6 @@ def cauchy_point(x, g, lower, upper, bound_type, where, breakpoints,
         f2 -= acc
     dtm = -f1 / f2
     tsum = 0.0
-    nseg = 1
     all_fixed = False
     passed = 0  # breakpoints passed
     if nbreak >= 0:
@@ -216,17 +217,16 @@ def cauchy_point(x, g, lower, upper, bound_type, where, breakpoints,
             if dibp > 0.0:
                 zibp = upper[ibp] - x[ibp]
                 xcp[ibp] = upper[ibp]
-                where[ibp] = 2
+                where[ibp] = AT_UPPER
             else:
                 zibp = lower[ibp] - x[ibp]
                 xcp[ibp] = lower[ibp]
-                where[ibp] = 1
+                where[ibp] = AT_LOWER
             if nleft == -1 and nbreak == n - 1:
                 # every variable is at a bound
                 dtm = dt
                 all_fixed = True
                 break
-            nseg += 1
             dibp2 = dibp * dibp
             if dense:
                 # z += dt d; f1 = g'd + d'Bz and f2 = d'Bd with d_ibp -> 0
@@ -272,7 +272,6 @@ def cauchy_point(x, g, lower, upper, bound_type, where, breakpoints,
             else:
                 dtm = -f1 / f2
                 break
-    state.nseg = nseg
     if not all_fixed:
         if dtm <= 0.0:
             dtm = 0.0

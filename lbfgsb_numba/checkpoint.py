@@ -4,10 +4,11 @@
 of named arrays) into a dict of numpy arrays and scalars:
 
 * ``format`` (``FORMAT``), ``format_version``, ``n``, ``m``;
-* every Workspace field by name (x, g, lower, upper, bound_type, s_pairs,
-  y_pairs, sy, ..., as copies), except the two records ``state`` and
-  ``search``, whose scalars appear as ``state.<name>`` and
-  ``search.<name>`` (``workspace.STATE_DTYPE``, ``SEARCH_DTYPE``);
+* every workspace field by name (``workspace.FIELDS``: x, g, lower,
+  upper, bound_type, s_pairs, y_pairs, sy, ..., as copies), except the two
+  records ``state`` and ``search``, whose scalars appear as
+  ``state.<name>`` and ``search.<name>`` (``workspace.STATE_DTYPE``,
+  ``SEARCH_DTYPE``);
 * ``checksum``: SHA-256 of everything else.
 
 ``check_state`` validates such a dict completely (keys, every field's
@@ -33,23 +34,31 @@ import numpy as np
 from .dense_model import use_dense
 from .driver import PHASE_DONE, PHASE_START
 from .line_search import SEARCH_ERROR, SEARCH_START
+from .projection import FIXED, FREE_STILL
 from .status import (ABNORMAL_LINE_SEARCH, ABNORMAL_NONFINITE_SEARCH,
                      ABNORMAL_NONFINITE_START, ABNORMAL_NOT_DESCENT, CONV_F,
                      CONV_GRAD, STOP_CALLBACK, STOP_MAXFUN, STOP_MAXITER)
-from .workspace import (DENSE_MAX_N, SEARCH_DTYPE, STATE_DTYPE, Workspace,
-                        field_dtype, field_shape)
+from .workspace import (DENSE_MAX_N, FIELDS, SEARCH_DTYPE, STATE_DTYPE,
+                        Workspace, field_dtype, field_shape)
 
 FORMAT = "lbfgsb_numba.solver_state"
-FORMAT_VERSION = 1
+# 2: state fields renamed (pg_norm, newest, n_updates, n_skipped,
+# n_entering, leaving_start, newton_clipped, n_trials; wt_direction,
+# wt_cauchy_step, w_row, scratch_2m, m_wt_cauchy_step) and write-only ones
+# dropped (projected, nseg, nintol, dnorm, iback, nfgv)
+FORMAT_VERSION = 2
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "workspace_state", "check_state",
            "restore_workspace", "save_state", "load_state",
            "state_checksum"]
 
-_RECORDS = {"state": STATE_DTYPE, "search": SEARCH_DTYPE}
-_ARRAY_FIELDS = [k for k in Workspace._fields if k not in _RECORDS]
+# the record fields (state, search), whose scalars are stored one by one
+_RECORDS = {f.name: f.dtype for f in FIELDS if f.dtype.names is not None}
+# field index of every array field, by name
+_ARRAY_FIELDS = {f.name: k for k, f in enumerate(FIELDS)
+                 if f.name not in _RECORDS}
 _HEADER = ("format", "format_version", "n", "m")
-_FLAGS = ("stop_request", "updated", "projected", "constrained", "boxed",
+_FLAGS = ("stop_request", "updated", "constrained", "boxed",
           "dense", "refactor", "k_products_stale", "k_factor_stale",
           "x_is_last_eval", "nonfinite_trial")
 _FINAL_CODES = frozenset((CONV_GRAD, CONV_F, STOP_MAXFUN, STOP_MAXITER,
@@ -129,8 +138,8 @@ def check_state(state: Any) -> tuple[int, int]:
         raise _bad(f"unknown entries {sorted(unknown)[:5]}")
     for name in _ARRAY_FIELDS:
         value = state[name]
-        shape = field_shape(Workspace._fields.index(name), n, m)
-        dtype = field_dtype(Workspace._fields.index(name))
+        shape = field_shape(_ARRAY_FIELDS[name], n, m)
+        dtype = field_dtype(_ARRAY_FIELDS[name])
         if (not isinstance(value, np.ndarray) or value.dtype != dtype or
                 value.shape != shape):
             got = (f"{value.dtype} {value.shape}" if isinstance(
@@ -164,14 +173,14 @@ def _check_invariants(state, n, m):
     require(st["phase"] != PHASE_DONE or st["task"] in _FINAL_CODES,
             f"finished with unknown task code {st['task']}")
     require(0 <= st["col"] <= m, f"col = {st['col']} not in [0, {m}]")
-    require(0 <= st["head"] < m and 0 <= st["itail"] < m,
-            f"head = {st['head']}, itail = {st['itail']} not in [0, {m})")
-    require(st["iupdat"] >= st["col"], "iupdat < col")
-    for key in ("nit", "nfev", "njev", "nskip", "iter", "ifun", "iback",
-                "nfgv", "nseg", "nintol"):
+    require(0 <= st["head"] < m and 0 <= st["newest"] < m,
+            f"head = {st['head']}, newest = {st['newest']} not in [0, {m})")
+    require(st["n_updates"] >= st["col"], "n_updates < col")
+    for key in ("nit", "nfev", "njev", "n_skipped", "iter", "n_trials"):
         require(st[key] >= 0, f"{key} < 0")
-    require(0 <= st["nfree"] <= n and 0 <= st["nenter"] <= n and
-            0 <= st["ileave"] <= n, "nfree, nenter or ileave not in [0, n]")
+    require(0 <= st["nfree"] <= n and 0 <= st["n_entering"] <= n and
+            0 <= st["leaving_start"] <= n,
+            "nfree, n_entering or leaving_start not in [0, n]")
     for key in _FLAGS:
         require(st[key] in (0, 1), f"flag {key} = {st[key]} not 0 or 1")
     require(SEARCH_START <= ls["task"] <= SEARCH_ERROR,
@@ -201,7 +210,8 @@ def _check_invariants(state, n, m):
         require(((values >= 0) & (values < n)).all(),
                 f"index array {name} outside [0, {n})")
     where = state["where"]
-    require(((where >= -3) & (where <= 3)).all(), "where codes out of range")
+    require(((where >= FREE_STILL) & (where <= FIXED)).all(),
+            "where codes out of range")
 
 
 def restore_workspace(state: dict, ws: Workspace) -> None:

@@ -19,7 +19,8 @@ a line search fails with a non-empty memory.
 
 Usage (any caller, Python or compiled; ``workspace`` has the layout)::
 
-    buf, addresses = allocate(n, m)  # put x0, lower, upper, bound_type in
+    # a buffer laid out by workspace.field_offsets, its field addresses in
+    # ``addresses``, x0, lower, upper, bound_type in their fields
     initialize_at(addresses, n, m, factr, pgtol, maxls, maxiter, maxfun)
     while True:
         task = step_at(addresses, n, m)
@@ -30,7 +31,8 @@ Usage (any caller, Python or compiled; ``workspace`` has the layout)::
         else:                # finished; status.message(task)
             break
 
-``step(ws)`` does the same on a Workspace of named arrays.
+``step(ws)`` is the same step on the fields as a tuple of arrays
+(``workspace.workspace_views``, or a ``Workspace`` of numpy views).
 """
 import math
 
@@ -55,11 +57,12 @@ from .subspace import (free_set, inverse_product, newton_step,
                        reduced_gradient)
 from .vector_ops import all_finite, dot, max_abs
 from .workspace import (B_DENSE, B_TIMES_D, B_TIMES_Z, BOUND_TYPE, BREAK_INDEX,
-                        BREAKPOINTS, CHANGED, D_SCALING,
-                        DIRECTION, FREE_ACTIVE, FREE_CHOL, G, G_PREV, K_FACTOR,
-                        K_PRODUCTS, LOWER, N_FIELDS, REDUCED_GRAD, S_PAIRS,
-                        SEARCH, SS, STATE, SY, T_CHOL, UPPER, WBP, WC, WHERE,
-                        WM, WP, WV, X, X_CAUCHY, X_PREV, Y_PAIRS, YY,
+                        BREAKPOINTS, CHANGED, D_SCALING, DIRECTION,
+                        FREE_ACTIVE, FREE_CHOL, G, G_PREV, K_FACTOR,
+                        K_PRODUCTS, LOWER, M_WT_CAUCHY_STEP, N_FIELDS,
+                        REDUCED_GRAD, S_PAIRS, SCRATCH_2M, SEARCH, SS, STATE,
+                        SY, T_CHOL, UPPER, W_ROW, WHERE, WT_CAUCHY_STEP,
+                        WT_DIRECTION, X, X_CAUCHY, X_PREV, Y_PAIRS, YY,
                         workspace_views)
 
 EPSMCH = 2.220446049250313e-16
@@ -96,40 +99,33 @@ def initialize_arrays(x, g, lower, upper, bound_type, where, state, search,
     st.njev = 0
     st.f = 0.0
     st.f_old = 0.0
-    st.sbgnrm = 0.0
+    st.pg_norm = 0.0
     st.theta = 1.0
     st.col = 0
     st.head = 0
-    st.itail = 0
-    st.iupdat = 0
+    st.newest = 0
+    st.n_updates = 0
     st.updated = 0
-    st.nskip = 0
+    st.n_skipped = 0
     st.nfree = n
-    st.nenter = 0
-    st.ileave = 0
+    st.n_entering = 0
+    st.leaving_start = 0
     st.refactor = 0
     st.k_products_stale = 0
     st.k_factor_stale = 1
-    st.nseg = 0
-    st.nintol = 0
-    st.iword = 0
+    st.newton_clipped = 0
     st.iter = 0
     st.gd = 0.0
     st.gd_old = 0.0
     st.stp = 0.0
     st.stp_max = 0.0
-    st.dnorm = 0.0
     st.dtd = 0.0
-    st.ifun = 0
-    st.iback = 0
-    st.nfgv = 0
+    st.n_trials = 0
     st.x_is_last_eval = 0
     st.nonfinite_trial = 0
     st.gradient_length = 0
     search[0].task = SEARCH_START
-    projected, constrained, boxed = project_start(x, lower, upper, bound_type,
-                                                  where)
-    st.projected = 1 if projected else 0
+    constrained, boxed = project_start(x, lower, upper, bound_type, where)
     st.constrained = 1 if constrained else 0
     st.boxed = 1 if boxed else 0
     # small bounded problems keep B as an n x n matrix (``dense_model``)
@@ -163,20 +159,6 @@ def setup_at(buf, offsets, addresses, x, lower, upper, bound_type, m, factr,
                   maxfun)
 
 
-@njit(cache=True, nogil=True)
-def initialize(ws, x0, lower, upper, bound_type, m, factr, pgtol, maxls,
-               maxiter, maxfun):
-    """Load a problem into a Workspace of named arrays and reset the
-    state (x0 is clipped into the box)."""
-    ws.x[:] = x0
-    ws.lower[:] = lower
-    ws.upper[:] = upper
-    ws.bound_type[:] = bound_type
-    initialize_arrays(ws.x, ws.g, ws.lower, ws.upper, ws.bound_type,
-                      ws.where, ws.state, ws.search, m, factr, pgtol, maxls,
-                      maxiter, maxfun)
-
-
 @njit(cache=True, nogil=True, _nrt=False, inline='always')
 def _all_finite(f, g):
     return math.isfinite(f) and all_finite(g, g.shape[0])
@@ -187,7 +169,7 @@ def _reset_memory(st):
     st.col = 0
     st.head = 0
     st.theta = 1.0
-    st.iupdat = 0
+    st.n_updates = 0
     st.updated = 0
 
 
@@ -214,10 +196,12 @@ def _finish(st, code):
 
 
 @njit(cache=True, nogil=True, _nrt=False, inline='always')
-def _search_failed(ws, st, info):
-    """Line search failed (info 0), d is not a descent direction (-4) or
-    no step along d stays in the box (-5): go back to the last iterate;
-    give up if the memory is already empty, else drop it."""
+def _search_failed(ws, st, code):
+    """The line search failed (``code`` ABNORMAL_LINE_SEARCH), d is not a
+    descent direction (ABNORMAL_NOT_DESCENT) or no step along d stays in
+    the box (ABNORMAL_NO_FEASIBLE_STEP): go back to the last iterate; give
+    up with ``code`` (ABNORMAL_NONFINITE_SEARCH if the last trial point's f
+    or g was not finite) if the memory is already empty, else drop it."""
     x, g, x_prev, g_prev = ws[X], ws[G], ws[X_PREV], ws[G_PREV]
     for i in range(x.shape[0]):
         x[i] = x_prev[i]
@@ -225,20 +209,10 @@ def _search_failed(ws, st, info):
     st.f = st.f_old
     st.x_is_last_eval = 0  # x, f, g are no longer the last evaluation's
     if st.col == 0:
-        if info == 0:
-            st.nfgv -= 1
-            st.ifun -= 1
-            st.iback -= 1
         st.iter += 1
         if st.nonfinite_trial:
             return _finish(st, ABNORMAL_NONFINITE_SEARCH)
-        if info == -4:
-            return _finish(st, ABNORMAL_NOT_DESCENT)
-        if info == -5:
-            return _finish(st, ABNORMAL_NO_FEASIBLE_STEP)
-        return _finish(st, ABNORMAL_LINE_SEARCH)
-    if info == 0:
-        st.nfgv -= 1
+        return _finish(st, code)
     _reset_memory(st)
     return _RESTART
 
@@ -252,17 +226,17 @@ def _search(ws, st, ls):
     n = x.shape[0]
     while True:
         trial_ok = True
-        if st.ifun > 0 and not _all_finite(st.f, g):
+        if st.n_trials > 0 and not _all_finite(st.f, g):
             trial_ok = False
         gd = 0.0
         if trial_ok:
             gd = dot(g, direction, n)
             st.gd = gd
-        if st.ifun == 0:
+        if st.n_trials == 0:
             st.gd_old = gd
             if not gd < 0.0:
                 # not a descent direction: line search impossible
-                return _search_failed(ws, st, -4)
+                return _search_failed(ws, st, ABNORMAL_NOT_DESCENT)
             if st.stp > st.stp_max:
                 # x + d lies beyond a bound by rounding (the target point
                 # is in the box, so stpmax = 1 - O(eps)): start from the
@@ -271,7 +245,8 @@ def _search(ws, st, ls):
                 # then evaluates x + d anyway and continues its search from
                 # the previous search's saved state.
                 if not st.stp_max > 0.0:
-                    return _search_failed(ws, st, -5)
+                    return _search_failed(ws, st,
+                                          ABNORMAL_NO_FEASIBLE_STEP)
                 st.stp = st.stp_max
         if trial_ok:
             st.nonfinite_trial = 0
@@ -279,12 +254,13 @@ def _search(ws, st, ls):
             if ls.task == SEARCH_ERROR:
                 # csrch's other input checks (stp < 0, g >= 0, stpmax < 0)
                 # cannot fail here; kept as a safeguard
-                return _search_failed(ws, st, -5)
+                return _search_failed(ws, st,
+                                          ABNORMAL_NO_FEASIBLE_STEP)
             if ls.task == SEARCH_CONVERGED or ls.task == SEARCH_WARNING:
                 st.stp = stp
                 st.iter += 1
                 st.nit += 1
-                st.sbgnrm = _pg_norm(ws, st)
+                st.pg_norm = _pg_norm(ws, st)
                 st.phase = PHASE_NEW_X
                 return NEW_X
         else:
@@ -295,14 +271,12 @@ def _search(ws, st, ls):
             stp = ls.stx + 0.5 * (st.stp - ls.stx)
             st.stp_max = stp
         st.stp = stp
-        st.ifun += 1
-        st.nfgv += 1
-        st.iback = st.ifun - 1
+        st.n_trials += 1
         moved = set_trial_point(x, ws[X_PREV], direction, ws[X_CAUCHY],
                                 ws[LOWER], ws[UPPER], ws[BOUND_TYPE], stp,
                                 st.constrained)
-        if st.iback >= st.maxls:
-            return _search_failed(ws, st, 0)
+        if st.n_trials > st.maxls:  # maxls trial points tried
+            return _search_failed(ws, st, ABNORMAL_LINE_SEARCH)
         if not moved and st.x_is_last_eval:
             # the trial point rounds to the point evaluated last: reuse its
             # f and g, not counted as an evaluation (scipy's objective
@@ -322,14 +296,15 @@ def _compact_subspace_step(ws, st):
     m = st.m
     s_pairs, y_pairs, r = ws[S_PAIRS], ws[Y_PAIRS], ws[REDUCED_GRAD]
     free_active = ws[FREE_ACTIVE]
-    reduced_gradient(ws[X], ws[G], s_pairs, y_pairs, ws[X_CAUCHY], r, ws[WM],
-                     free_active, st.theta, st.col, st.head, m, st.nfree)
+    reduced_gradient(ws[X], ws[G], s_pairs, y_pairs, ws[X_CAUCHY], r,
+                     ws[M_WT_CAUCHY_STEP], free_active, st.theta, st.col,
+                     st.head, m, st.nfree)
     if st.nfree == n:
         # no variable active at the GCP (Z = I): the Newton step from the
         # GCP is H r by the compact inverse; K is not needed (its inner
         # products are rebuilt when it is)
         inverse_product(r, s_pairs, y_pairs, ws[SY], ws[YY], ws[D_SCALING],
-                        st.theta, st.col, st.head, m, ws[WV])
+                        st.theta, st.col, st.head, m, ws[SCRATCH_2M])
         if st.refactor:
             st.k_products_stale = 1
         return 0
@@ -340,17 +315,18 @@ def _compact_subspace_step(ws, st):
         st.k_products_stale = 0
         st.k_factor_stale = 1
     elif st.refactor:
-        update_k_products(n, st.nfree, free_active, st.nenter, st.ileave,
-                          ws[CHANGED], st.iupdat, st.updated, k_products, m,
-                          s_pairs, y_pairs, st.col, st.head)
+        update_k_products(n, st.nfree, free_active, st.n_entering,
+                          st.leaving_start, ws[CHANGED], st.n_updates,
+                          st.updated, k_products, m, s_pairs, y_pairs, st.col,
+                          st.head)
         st.k_factor_stale = 1
     if st.k_factor_stale:
         if factor_k(ws[K_FACTOR], k_products, ws[SY], st.theta, st.col,
                     m) != 0:
             return -1
         st.k_factor_stale = 0
-    return newton_step(r, s_pairs, y_pairs, ws[K_FACTOR], ws[WV], st.theta,
-                       st.col, st.head, m, st.nfree, free_active)
+    return newton_step(r, s_pairs, y_pairs, ws[K_FACTOR], ws[SCRATCH_2M],
+                       st.theta, st.col, st.head, m, st.nfree, free_active)
 
 
 @njit(cache=True, nogil=True, _nrt=False, inline='always')
@@ -362,24 +338,23 @@ def _iterate(ws, st, ls):
     n = x.shape[0]
     m = st.m
     while True:
-        st.iword = -1
+        st.newton_clipped = -1
         if (not st.constrained) and st.col > 0:
             # no bounds: the GCP is x itself and the subspace is everything
             quasi_newton_point(x, g, ws[S_PAIRS], ws[Y_PAIRS], ws[SY], ws[YY],
                                ws[D_SCALING], st.theta, st.col, st.head, m,
-                               ws[WV], x_cauchy)
-            st.nseg = 0
-            st.iword = 0
+                               ws[SCRATCH_2M], x_cauchy)
+            st.newton_clipped = 0
         else:
             if cauchy_point(x, g, lower, upper, bound_type, ws[WHERE],
                             ws[BREAKPOINTS], ws[BREAK_INDEX], direction,
                             x_cauchy, ws[S_PAIRS], ws[Y_PAIRS], ws[SY],
-                            ws[T_CHOL], ws[D_SCALING], ws[WP], ws[WC],
-                            ws[WBP], ws[WV], ws[WM], ws[B_DENSE],
+                            ws[T_CHOL], ws[D_SCALING], ws[WT_DIRECTION],
+                            ws[WT_CAUCHY_STEP], ws[W_ROW], ws[SCRATCH_2M],
+                            ws[M_WT_CAUCHY_STEP], ws[B_DENSE],
                             ws[B_TIMES_D], ws[B_TIMES_Z], st) != 0:
                 _reset_memory(st)
                 continue
-            st.nintol += st.nseg
             free_set(n, ws[WHERE], ws[FREE_ACTIVE], ws[CHANGED], st.updated,
                      st.constrained, st.iter, st)
         if st.constrained and st.nfree == 0 and st.col != 0 and not st.dense:
@@ -435,11 +410,11 @@ def _update_memory(ws, st):
             direction[i] *= stp
         ddum = -st.gd_old * stp
     if dr <= EPSMCH * ddum:
-        st.nskip += 1
+        st.n_skipped += 1
         st.updated = 0
         return
     st.updated = 1
-    st.iupdat += 1
+    st.n_updates += 1
     store_pair(ws[S_PAIRS], ws[Y_PAIRS], ws[D_SCALING], direction, g_prev, st,
                rr, dr)
     if st.dense:
@@ -458,8 +433,10 @@ def _update_memory(ws, st):
 
 
 @njit(cache=True, nogil=True, _nrt=False, inline='always')
-def step_views(ws):
-    """``step`` on the workspace fields as a tuple of arrays (in Workspace
+def step(ws):
+    """Advance the solver until it needs f and g (returns FG), has accepted
+    a new iterate (NEW_X) or has finished (a code >= 400, see ``status``);
+    ``ws``: the workspace fields as a tuple of arrays (in Workspace
     order)."""
     st = ws[STATE][0]
     ls = ws[SEARCH][0]
@@ -477,9 +454,8 @@ def step_views(ws):
         g = ws[G]
         if not _all_finite(st.f, g):
             return _finish(st, ABNORMAL_NONFINITE_START)
-        st.nfgv = 1
-        st.sbgnrm = _pg_norm(ws, st)
-        if st.sbgnrm <= st.pgtol:
+        st.pg_norm = _pg_norm(ws, st)
+        if st.pg_norm <= st.pgtol:
             return _finish(st, CONV_GRAD)
     elif phase == PHASE_NEW_X:
         if st.nit >= st.maxiter:
@@ -488,7 +464,7 @@ def step_views(ws):
             return _finish(st, STOP_MAXFUN)
         if st.stop_request:
             return _finish(st, STOP_CALLBACK)
-        if st.sbgnrm <= st.pgtol:
+        if st.pg_norm <= st.pgtol:
             return _finish(st, CONV_GRAD)
         scale = max(max(abs(st.f_old), abs(st.f)), 1.0)
         if st.f_old - st.f <= st.tol * scale:
@@ -502,16 +478,10 @@ def step_views(ws):
 @njit(cache=True, nogil=True)
 def step_at(addresses, n, m):
     """``step`` on the workspace whose field addresses are in ``addresses``
-    (``workspace.allocate``), with n variables and memory m: the
-    cheapest entry to call from Python (one small array to unbox)."""
-    return step_views(workspace_views(addresses, n, m))
-
-
-@njit(cache=True, nogil=True, _nrt=False)
-def step(ws):
-    """Advance the solver until it needs f and g (returns FG), has accepted
-    a new iterate (NEW_X) or has finished (a code >= 400, see ``status``)."""
-    return step_views(ws)
+    (``setup_at``, ``initialize_at``), with n variables and memory m: the
+    entry for every caller, and the cheapest to call from Python (one small
+    array to unbox)."""
+    return step(workspace_views(addresses, n, m))
 
 
 @njit(cache=True, nogil=True)

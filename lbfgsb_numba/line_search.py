@@ -243,11 +243,10 @@ def csrch(f, g, stp, stpmin, stpmax, ls):
 def start_search(x, lower, upper, bound_type, d, x_prev, g, g_prev, state,
                  it):
     """Prepare the search along d from x: ||d||, stpmax, the first trial
-    step; save x and g into x_prev/g_prev.  Sets state.dnorm, dtd, stp_max,
-    stp, f_old, ifun, iback."""
+    step; save x and g into x_prev/g_prev.  Sets state.dtd, stp_max, stp,
+    f_old, n_trials."""
     n = x.shape[0]
     dnorm = math.sqrt(dot(d, d, n))
-    state.dnorm = dnorm
     state.dtd = dnorm * dnorm
     stpmx = STPMAX_UNCONSTRAINED
     if state.constrained:
@@ -279,8 +278,7 @@ def start_search(x, lower, upper, bound_type, d, x_prev, g, g_prev, state,
         x_prev[i] = x[i]
         g_prev[i] = g[i]
     state.f_old = state.f
-    state.ifun = 0
-    state.iback = 0
+    state.n_trials = 0
 
 
 @njit(cache=True, nogil=True, _nrt=False)

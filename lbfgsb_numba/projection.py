@@ -2,24 +2,29 @@
 initial status of each variable, and the projected-gradient norm.
 
 Bound types (``bound_type[i]``): 0 no bound, 1 lower only, 2 both, 3 upper
-only.  Variable status (``where[i]``), refined later by the Cauchy search:
--1 always free (no bounds), 3 always fixed (l_i == u_i), 0 otherwise.
+only.  Variable status (``where[i]``): set here to FREE_UNBOUNDED, FIXED or
+FREE, refined by the Cauchy search (``cauchy``) to FREE, FREE_STILL,
+AT_LOWER or AT_UPPER; a variable is free at the Cauchy point when its status
+is <= 0 and active when > 0.
 """
 from numba import njit
 
-FREE_UNBOUNDED = -1
-FIXED = 3
+FREE = 0             # free and moving along the Cauchy path
+FREE_UNBOUNDED = -1  # no bound: always free
+FREE_STILL = -3      # free, but its gradient is zero (it does not move)
+AT_LOWER = 1         # at its lower bound at the Cauchy point
+AT_UPPER = 2         # at its upper bound at the Cauchy point
+FIXED = 3            # l_i == u_i: always active
 
 
 @njit(cache=True, nogil=True, _nrt=False)
 def project_start(x, lower, upper, bound_type, where):
     """Clip x into the box in place and initialise ``where``.
 
-    Returns (projected, constrained, boxed): whether x moved, whether any
-    variable has a bound, whether every variable has both bounds.
+    Returns (constrained, boxed): whether any variable has a bound,
+    whether every variable has both bounds.
     """
     n = x.shape[0]
-    projected = False
     constrained = False
     boxed = True
     for i in range(n):
@@ -27,11 +32,9 @@ def project_start(x, lower, upper, bound_type, where):
         if nb > 0:
             if nb <= 2 and x[i] <= lower[i]:
                 if x[i] < lower[i]:
-                    projected = True
                     x[i] = lower[i]
             elif nb >= 2 and x[i] >= upper[i]:
                 if x[i] > upper[i]:
-                    projected = True
                     x[i] = upper[i]
     for i in range(n):
         nb = bound_type[i]
@@ -44,8 +47,8 @@ def project_start(x, lower, upper, bound_type, where):
             if nb == 2 and upper[i] - lower[i] <= 0.0:
                 where[i] = FIXED
             else:
-                where[i] = 0
-    return projected, constrained, boxed
+                where[i] = FREE
+    return constrained, boxed
 
 
 @njit(cache=True, nogil=True, _nrt=False)

@@ -125,14 +125,14 @@ def attach_result(exc, result):
 
 
 def solve_result(solve, task, f, nit, nfev, njev, head, col, maxiter,
-                 maxfun, log=None, sbgnrm=0.0):
+                 maxfun, log=None, pg_norm=0.0):
     """OptimizeResult of a finished solve; x is the solve's own array."""
     task, nit, nfev, njev = int(task), int(nit), int(nfev), int(njev)
     f = float(f)
     warnflag = _status.warnflag(task, nit, nfev, maxiter, maxfun)
     message = _status.message(task)
     if log is not None:
-        log.final(message, nit, nfev, f, float(sbgnrm))
+        log.final(message, nit, nfev, f, float(pg_norm))
     index = solve.lay.index
     return result_class()(
         fun=f, jac=solve.field(G).copy(), nfev=nfev, njev=njev, nit=nit,

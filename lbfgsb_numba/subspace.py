@@ -27,25 +27,26 @@ from .vector_ops import dot_rows2
 def free_set(n, where, free_active, changed, updated, constrained, it, state):
     """Split the variables at the GCP into free (where <= 0, first ``nfree``
     entries of ``free_active``) and active (the rest, in reverse order), and
-    record in ``changed`` those entering (first nenter) and leaving
-    (from ileave on) the free set since the previous iteration.  Sets
-    state.nfree, nenter, ileave and state.refactor (whether K must be
-    refactored)."""
+    record in ``changed`` those entering (first n_entering) and leaving
+    (from leaving_start on) the free set since the previous iteration.
+    Sets state.nfree, n_entering, leaving_start and state.refactor (whether
+    K must be refactored)."""
     nfree = state.nfree
-    nenter = 0
-    ileave = n
+    n_entering = 0
+    leaving_start = n
     if it > 0 and constrained:
         for i in range(nfree):
             k = free_active[i]
             if where[k] > 0:
-                ileave -= 1
-                changed[ileave] = k
+                leaving_start -= 1
+                changed[leaving_start] = k
         for i in range(nfree, n):
             k = free_active[i]
             if where[k] <= 0:
-                changed[nenter] = k
-                nenter += 1
-    state.refactor = 1 if (ileave < n or nenter > 0 or updated) else 0
+                changed[n_entering] = k
+                n_entering += 1
+    state.refactor = 1 if (leaving_start < n or n_entering > 0
+                           or updated) else 0
     nfree = 0
     iact = n
     for i in range(n):
@@ -56,8 +57,8 @@ def free_set(n, where, free_active, changed, updated, constrained, it, state):
             iact -= 1
             free_active[iact] = i
     state.nfree = nfree
-    state.nenter = nenter
-    state.ileave = ileave
+    state.n_entering = n_entering
+    state.leaving_start = leaving_start
 
 
 @njit(cache=True, nogil=True, _nrt=False)
@@ -130,11 +131,11 @@ def project_newton_point(x, g, lower, upper, bound_type, xcp, d, xcp_saved,
     ``free_active[:nsub]``, from the GCP ``xcp``) into the target point, in
     ``xcp``: the Newton point projected into the box if that is a descent
     direction from x, otherwise the GCP plus the largest feasible fraction
-    of the Newton step (Morales & Nocedal 2011).  Sets state.iword (0 inside
-    the box, 1 a bound was hit).  xcp_saved (n,) is scratch."""
+    of the Newton step (Morales & Nocedal 2011).  Sets state.newton_clipped
+    (0 inside the box, 1 a bound was hit).  xcp_saved (n,) is scratch."""
     n = x.shape[0]
     # projected Newton point
-    iword = 0
+    clipped = 0
     for i in range(n):
         xcp_saved[i] = xcp[i]
     for i in range(nsub):
@@ -147,18 +148,18 @@ def project_newton_point(x, g, lower, upper, bound_type, xcp, d, xcp_saved,
         elif nb == 1:
             xcp[k] = max(lower[k], xk + dk)
             if xcp[k] == lower[k]:
-                iword = 1
+                clipped = 1
         elif nb == 2:
             xk = max(lower[k], xk + dk)
             xcp[k] = min(upper[k], xk)
             if xcp[k] == lower[k] or xcp[k] == upper[k]:
-                iword = 1
+                clipped = 1
         elif nb == 3:
             xcp[k] = min(upper[k], xk + dk)
             if xcp[k] == upper[k]:
-                iword = 1
-    state.iword = iword
-    if iword == 0:
+                clipped = 1
+    state.newton_clipped = clipped
+    if clipped == 0:
         return 0
     # keep the projection only if it is a descent direction from x
     dd_p = 0.0

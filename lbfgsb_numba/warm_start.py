@@ -103,7 +103,7 @@ def seed_memory(ws, s_rows, y_rows):
                 and math.isfinite(rr) and math.isfinite(dtd)):
             continue
         st.dtd = dtd
-        st.iupdat += 1
+        st.n_updates += 1
         store_pair(ws[S_PAIRS], ws[Y_PAIRS], ws[D_SCALING], s_new, y_new, st,
                    rr, dr)
         if not st.dense:
@@ -126,9 +126,9 @@ def seed_memory(ws, s_rows, y_rows):
     if info != 0:
         st.col = 0
         st.head = 0
-        st.itail = 0
+        st.newest = 0
         st.theta = 1.0
-        st.iupdat = 0
+        st.n_updates = 0
         return 0
     st.updated = 1
     # continue as after an iteration: unit trial steps; the previous free

@@ -13,51 +13,9 @@ reach it through a function pointer.  The problem's own arrays (x, lower,
 upper, bound_type) may live outside the buffer: the caller's copies are then
 used in place (no O(n) copies for large n).
 
-Shapes (n variables, m = maximum number of stored correction pairs):
-
-========================  ===========  ==========================================
-field                     shape        holds
-========================  ===========  ==========================================
-x, g                      (n,)         current point and gradient (trial point
-                                       and its gradient while searching)
-lower, upper              (n,)         bounds (+-inf where missing)
-bound_type                (n,) int32   0 none, 1 lower, 2 both, 3 upper
-s_pairs, y_pairs          (m, n)       ring buffers of s_k = x_{k+1}-x_k and
-                                       y_k = g_{k+1}-g_k; row ``head`` is oldest
-sy                        (m, m)       S'Y (strictly lower part = L, diag = D,
-                                       upper triangle = R)
-ss                        (m, m)       S'S (upper triangle)
-yy                        (m, m)       Y'Y (lower triangle)
-t_chol                    (m, m)       Cholesky factor J' of T = theta S'S +
-                                       L D^-1 L' (upper triangle)
-d_scaling                 (2m,)        D^-1/2 in [:m] and D^-1 in [m:], for
-                                       D = diag(s_i'y_i) in pair order
-k_factor                  (2m, 2m)     factor of the subspace matrix K (upper)
-k_products                (2m, 2m)     inner products Y'ZZ'Y, S'AA'S, L_a+R_z
-                                       kept between iterations to update K
-x_cauchy                  (n,)         generalized Cauchy point, then the
-                                       subspace minimiser (the step target)
-reduced_grad              (n,)         reduced gradient of the model at the
-                                       Cauchy point over the free variables
-direction                 (n,)         search direction d = x_cauchy - x
-x_prev, g_prev            (n,)         iterate and gradient at the start of
-                                       the line search
-breakpoints               (n,)         breakpoints t_i of the projected path
-break_index               (n,) int32   variable of each breakpoint (heap order)
-free_active               (n,) int32   free variables first, active last
-where                     (n,) int32   status of each variable at the GCP
-changed                   (n,) int32   variables entering (head) and leaving
-                                       (tail) the free set
-wp, wc, wbp, wv, wm       (2m,)        W'd, W'(xcp-x), a row of W, and two
-                                       products with the middle matrix M
-state                     (1,) record  scalars of the driver (see STATE_DTYPE)
-search                    (1,) record  scalars of the More-Thuente search
-b_dense                   (n, n)       B itself for small bounded problems
-                                       (n <= DENSE_MAX_N; else empty)
-b_times_d, b_times_z      (n,)         B d and B (x(t) - x) along the Cauchy
-                                       path (idem)
-free_chol                 (n, n)       Cholesky factor of Z'BZ (idem)
-========================  ===========  ==========================================
+Every field is declared once, in ``FIELDS`` (name, shape, dtype, what it
+holds); the ``Workspace`` record, the field indices, the offsets, the shapes,
+the Python views and the compiled views are all derived from that table.
 """
 from collections import namedtuple
 
@@ -73,24 +31,33 @@ STATE_DTYPE = np.dtype([
     # reverse-communication bookkeeping
     ("phase", np.int64), ("task", np.int64), ("stop_request", np.int64),
     ("nit", np.int64), ("nfev", np.int64), ("njev", np.int64),
-    # f at x, f at the start of the line search, projected-gradient norm
-    ("f", np.float64), ("f_old", np.float64), ("sbgnrm", np.float64),
-    # limited-memory matrix
+    # f at x, f at the start of the line search, ||P(x - g) - x||_inf at x
+    ("f", np.float64), ("f_old", np.float64), ("pg_norm", np.float64),
+    # limited-memory matrix: theta, the number of stored pairs ``col``, the
+    # slots of the oldest (``head``) and newest pair, the pairs stored since
+    # the memory was last dropped, whether the last step stored a pair, and
+    # the pairs skipped (s'y too small)
     ("theta", np.float64), ("col", np.int64), ("head", np.int64),
-    ("itail", np.int64), ("iupdat", np.int64), ("updated", np.int64),
-    ("nskip", np.int64),
-    # box information
-    ("projected", np.int64), ("constrained", np.int64), ("boxed", np.int64),
-    # free set at the Cauchy point
-    ("nfree", np.int64), ("nenter", np.int64), ("ileave", np.int64),
+    ("newest", np.int64), ("n_updates", np.int64), ("updated", np.int64),
+    ("n_skipped", np.int64),
+    # box information: any bound at all, both bounds on every variable
+    ("constrained", np.int64), ("boxed", np.int64),
+    # free set at the Cauchy point: free variables, variables entering it
+    # (``changed[:n_entering]``) and leaving it (``changed[leaving_start:]``)
+    # since the previous iteration; whether B is the dense n x n matrix,
+    # whether K changed, and whether K's inner products and factor are out
+    # of date
+    ("nfree", np.int64), ("n_entering", np.int64),
+    ("leaving_start", np.int64),
     ("dense", np.int64), ("refactor", np.int64),
-    ("k_products_stale", np.int64),
-    ("k_factor_stale", np.int64), ("nseg", np.int64), ("nintol", np.int64),
-    ("iword", np.int64), ("iter", np.int64),
-    # line search
+    ("k_products_stale", np.int64), ("k_factor_stale", np.int64),
+    # whether the subspace step was cut by a bound (1), not (0), or not
+    # taken (-1); iterations begun (0 only before the first one)
+    ("newton_clipped", np.int64), ("iter", np.int64),
+    # line search: g'd at the trial point and at its start, step length and
+    # its bound, d'd, trial points evaluated in this search
     ("gd", np.float64), ("gd_old", np.float64), ("stp", np.float64),
-    ("stp_max", np.float64), ("dnorm", np.float64), ("dtd", np.float64),
-    ("ifun", np.int64), ("iback", np.int64), ("nfgv", np.int64),
+    ("stp_max", np.float64), ("dtd", np.float64), ("n_trials", np.int64),
     ("x_is_last_eval", np.int64), ("nonfinite_trial", np.int64),
     # length of a gradient that was not n (compiled paths; 0 otherwise)
     ("gradient_length", np.int64),
@@ -105,48 +72,108 @@ SEARCH_DTYPE = np.dtype([
     ("width1", np.float64),
 ])
 
-Workspace = namedtuple("Workspace", [
-    "x", "g", "lower", "upper", "bound_type",
-    "s_pairs", "y_pairs", "sy", "ss", "yy", "t_chol", "d_scaling", "k_factor",
-    "k_products",
-    "x_cauchy", "reduced_grad", "direction", "x_prev", "g_prev",
-    "breakpoints", "break_index", "free_active", "where",
-    "changed", "wp", "wc", "wbp", "wv", "wm", "state", "search", "b_dense",
-    "b_times_d", "b_times_z", "free_chol",
-])
-Workspace.__doc__ = """The work arrays of one solve as named arrays (numpy
-views of the buffer; ``workspace_arrays``), for Python-side use."""
-
-N_FIELDS = len(Workspace._fields)
-# field indices (positions in Workspace and in the address array)
-(X, G, LOWER, UPPER, BOUND_TYPE, S_PAIRS, Y_PAIRS, SY, SS, YY, T_CHOL,
- D_SCALING, K_FACTOR, K_PRODUCTS, X_CAUCHY, REDUCED_GRAD, DIRECTION, X_PREV,
- G_PREV, BREAKPOINTS, BREAK_INDEX, FREE_ACTIVE, WHERE, CHANGED, WP, WC, WBP,
- WV, WM, STATE, SEARCH, B_DENSE, B_TIMES_D, B_TIMES_Z,
- FREE_CHOL) = range(N_FIELDS)
 # bounded problems with at most this many variables may keep the
 # quasi-Newton matrix B as a dense n x n matrix (``dense_model.use_dense``)
 DENSE_MAX_N = 16
+
+# Shape rules of the fields (n variables, m = maximum number of stored
+# correction pairs, nd = n if n <= DENSE_MAX_N else 0):
+_SHAPE_RULES = ("n", "m n", "m m", "2m 2m", "2m", "1", "nd nd", "nd")
+
+F8, I4 = np.dtype(np.float64), np.dtype(np.int32)
+
+Field = namedtuple("Field", ["name", "shape", "dtype", "holds"])
+
+FIELDS = tuple(Field(*row) for row in (
+    # The one declaration of every field, in buffer order.
+    ("x", "n", F8, "current point (trial point while searching)"),
+    ("g", "n", F8, "gradient at x"),
+    ("lower", "n", F8, "lower bounds (-inf where missing)"),
+    ("upper", "n", F8, "upper bounds (+inf where missing)"),
+    ("bound_type", "n", I4, "0 none, 1 lower, 2 both, 3 upper"),
+    ("s_pairs", "m n", F8, "ring buffer of s_k = x_{k+1} - x_k; row "
+     "``head`` is the oldest"),
+    ("y_pairs", "m n", F8, "ring buffer of y_k = g_{k+1} - g_k"),
+    ("sy", "m m", F8, "S'Y (strictly lower part L, diagonal D, upper "
+     "triangle R)"),
+    ("ss", "m m", F8, "S'S (upper triangle)"),
+    ("yy", "m m", F8, "Y'Y (lower triangle)"),
+    ("t_chol", "m m", F8, "Cholesky factor J' of T = theta S'S + "
+     "L D^-1 L' (upper triangle)"),
+    ("d_scaling", "2m", F8, "D^-1/2 in [:m] and D^-1 in [m:], "
+     "D = diag(s_i'y_i) in pair order"),
+    ("k_factor", "2m 2m", F8, "factor of the subspace matrix K (upper)"),
+    ("k_products", "2m 2m", F8, "inner products Y'ZZ'Y, S'AA'S, L_a + R_z "
+     "kept between iterations to update K"),
+    ("x_cauchy", "n", F8, "generalized Cauchy point, then the subspace "
+     "minimiser (the step target)"),
+    ("reduced_grad", "n", F8, "reduced gradient of the model at the Cauchy "
+     "point over the free variables"),
+    ("direction", "n", F8, "search direction d = x_cauchy - x"),
+    ("x_prev", "n", F8, "iterate at the start of the line search"),
+    ("g_prev", "n", F8, "gradient at x_prev"),
+    ("breakpoints", "n", F8, "breakpoints t_i of the projected path"),
+    ("break_index", "n", I4, "variable of each breakpoint (heap order)"),
+    ("free_active", "n", I4, "free variables first, active last"),
+    ("where", "n", I4, "status of each variable at the Cauchy point "
+     "(``projection``'s codes)"),
+    ("changed", "n", I4, "variables entering (head) and leaving (tail) "
+     "the free set"),
+    ("wt_direction", "2m", F8, "W'd along the Cauchy path (p in Byrd et al. "
+     "1995)"),
+    ("wt_cauchy_step", "2m", F8, "W'(x_cauchy - x) (c in Byrd et al. 1995)"),
+    ("w_row", "2m", F8, "the row of W of the variable at a breakpoint"),
+    ("scratch_2m", "2m", F8, "M or K^-1 times a 2m-vector (scratch)"),
+    ("m_wt_cauchy_step", "2m", F8, "M W'(x_cauchy - x), for the reduced "
+     "gradient"),
+    ("state", "1", STATE_DTYPE, "scalars of the driver (STATE_DTYPE)"),
+    ("search", "1", SEARCH_DTYPE, "scalars of the More-Thuente search "
+     "(SEARCH_DTYPE)"),
+    ("b_dense", "nd nd", F8, "B itself for small bounded problems"),
+    ("b_times_d", "nd", F8, "B d along the Cauchy path (dense B)"),
+    ("b_times_z", "nd", F8, "B (x(t) - x) along the Cauchy path (dense B)"),
+    ("free_chol", "nd nd", F8, "Cholesky factor of Z'BZ (dense B)"),
+))
+
+Workspace = namedtuple("Workspace", [f.name for f in FIELDS])
+Workspace.__doc__ = """The work arrays of one solve as named arrays (numpy
+views of the buffer; ``workspace_arrays``), for Python-side use; fields as
+in ``FIELDS``."""
+
+N_FIELDS = len(FIELDS)
+# field indices (positions in FIELDS, Workspace and the address array)
+(X, G, LOWER, UPPER, BOUND_TYPE, S_PAIRS, Y_PAIRS, SY, SS, YY, T_CHOL,
+ D_SCALING, K_FACTOR, K_PRODUCTS, X_CAUCHY, REDUCED_GRAD, DIRECTION, X_PREV,
+ G_PREV, BREAKPOINTS, BREAK_INDEX, FREE_ACTIVE, WHERE, CHANGED, WT_DIRECTION,
+ WT_CAUCHY_STEP, W_ROW, SCRATCH_2M, M_WT_CAUCHY_STEP, STATE, SEARCH, B_DENSE,
+ B_TIMES_D, B_TIMES_Z, FREE_CHOL) = range(N_FIELDS)
+
+
+def _check_table():
+    """The index constants above name the rows of FIELDS in order."""
+    for k, field in enumerate(FIELDS):
+        if globals().get(field.name.upper()) != k:
+            raise ImportError(f"workspace: index constant of field "
+                              f"{field.name!r} is not {k}")
+        if field.shape not in _SHAPE_RULES:
+            raise ImportError(f"workspace: field {field.name!r} has unknown "
+                              f"shape rule {field.shape!r}")
+
+
+_check_table()
+
 STATE_RECORD = from_dtype(STATE_DTYPE)
 SEARCH_RECORD = from_dtype(SEARCH_DTYPE)
 
-# Shape of each field: (n,), (m, n), (m, m), (2m, 2m), (2m,), (1,), and
-# (n, n) and (n,) for small n, else (0, 0) and (0,); its dtype: float64,
-# int32, the state or the search record.
-_VEC, _PAIRS, _SMALL, _BIG, _SHORT, _ONE, _DENSE, _DVEC = range(8)
-_F8, _I4, _STATE, _SEARCH = range(4)
-_FIELD_SHAPE = np.array(
-    [_VEC] * 4 + [_VEC] + [_PAIRS] * 2 + [_SMALL] * 4 + [_SHORT] +
-    [_BIG] * 2 + [_VEC] * 6 + [_VEC] * 4 + [_SHORT] * 5 + [_ONE] * 2 +
-    [_DENSE] + [_DVEC] * 2 + [_DENSE], dtype=np.int64)
-_FIELD_KIND = np.array(
-    [_F8] * 4 + [_I4] + [_F8] * 2 + [_F8] * 4 + [_F8] + [_F8] * 2 +
-    [_F8] * 6 + [_I4] * 4 + [_F8] * 5 + [_STATE, _SEARCH] + [_F8] * 4,
-    dtype=np.int64)
-_KIND_BYTES = np.array([8, 4, STATE_DTYPE.itemsize, SEARCH_DTYPE.itemsize],
+_DTYPES = (F8, I4, STATE_DTYPE, SEARCH_DTYPE)
+# per field: its shape rule and its dtype as codes (for compiled code)
+_FIELD_SHAPE = np.array([_SHAPE_RULES.index(f.shape) for f in FIELDS],
+                        dtype=np.int64)
+_FIELD_KIND = np.array([_DTYPES.index(f.dtype) for f in FIELDS],
                        dtype=np.int64)
-_KIND_DTYPES = (np.dtype(np.float64), np.dtype(np.int32), STATE_DTYPE,
-                SEARCH_DTYPE)
+_KIND_BYTES = np.array([d.itemsize for d in _DTYPES], dtype=np.int64)
+_VEC, _PAIRS, _SMALL, _BIG, _SHORT, _ONE, _DENSE, _DVEC = range(
+    len(_SHAPE_RULES))
 # the problem's own arrays, which may live outside the buffer
 INPUT_FIELDS = (X, LOWER, UPPER, BOUND_TYPE)
 _IS_INPUT = np.zeros(N_FIELDS, dtype=np.bool_)
@@ -196,17 +223,6 @@ def field_offsets(n, m, own_inputs):
     return offsets, max(pos, _ALIGN)
 
 
-@njit(cache=True, nogil=True)
-def allocate(n, m):
-    """A zeroed buffer (float64 array) holding every field, and the int64
-    array of the fields' addresses.  The buffer must outlive every use of
-    the addresses (keep a reference to it)."""
-    offsets, size = field_offsets(n, m, True)
-    buf = np.zeros(size // 8)
-    addresses = offsets + np.int64(buf.ctypes.data)  # int64, not float
-    return buf, addresses
-
-
 Layout = namedtuple("Layout", ["offsets", "size", "index"])
 Layout.__doc__ = """Buffer layout for (n, m): byte ``offsets`` of the fields
 (int64 array, -1 for problem arrays used in place), buffer ``size`` in
@@ -245,39 +261,17 @@ def state_of(buf, lay):
     return buf[i:i + STATE_WORDS].view(STATE_DTYPE)
 
 
-def new_buffer(n, m, x=None, lower=None, upper=None, bound_type=None):
-    """Python-side ``allocate``: (buffer, addresses).  With x, lower, upper
-    and bound_type given (C-contiguous float64, and int32 for bound_type, of
-    length n) these arrays are used in place instead of buffer fields."""
-    own = x is None
-    offsets, size, _ = layout(n, m, own)
-    buf = np.zeros(size // 8)
-    addresses = offsets + buf.__array_interface__["data"][0]
-    if not own:
-        for k, arr, dtype in ((0, x, np.float64), (2, lower, np.float64),
-                              (3, upper, np.float64),
-                              (4, bound_type, np.int32)):
-            if (arr.dtype != dtype or arr.shape != (n,) or
-                    not arr.flags.c_contiguous):
-                raise ValueError(f"workspace field {Workspace._fields[k]}: "
-                                 f"expected a C-contiguous {np.dtype(dtype)} "
-                                 f"array of shape ({n},)")
-            addresses[k] = arr.__array_interface__["data"][0]
-    return buf, addresses
-
-
 def field_shape(k, n, m):
-    code = int(_FIELD_SHAPE[k])
+    """The shape of field k for n variables and memory m."""
     nd = n if n <= DENSE_MAX_N else 0
-    return {_VEC: (n,), _PAIRS: (m, n), _SMALL: (m, m),
-            _BIG: (2 * m, 2 * m), _SHORT: (2 * m,), _ONE: (1,),
-            _DENSE: (nd, nd), _DVEC: (nd,)}[code]
+    sizes = {"n": n, "m": m, "2m": 2 * m, "nd": nd, "1": 1}
+    return tuple(sizes[part] for part in FIELDS[k].shape.split())
 
 
 def field_dtype(k):
     """The dtype of field k: float64, int32, or the state or search
     record."""
-    return _KIND_DTYPES[int(_FIELD_KIND[k])]
+    return FIELDS[k].dtype
 
 
 def field_view(buf, addresses, k, n, m):
@@ -302,13 +296,6 @@ def workspace_arrays(buf, addresses, n, m, inputs=None):
     return Workspace(*arrays)
 
 
-def new_workspace(n, m):
-    """A zeroed workspace as named numpy arrays (for Python-side use and
-    tests); returns (Workspace, buffer, addresses)."""
-    buf, addresses = new_buffer(n, m)
-    return workspace_arrays(buf, addresses, n, m), buf, addresses
-
-
 # ---------------------------------------------------------------------------
 # From addresses back to named arrays, in compiled code.
 # ---------------------------------------------------------------------------
@@ -327,50 +314,47 @@ def pointer_cast(target):
     return cast
 
 
-_as_f64 = pointer_cast(types.float64)
-_as_i32 = pointer_cast(types.int32)
-_as_state = pointer_cast(STATE_RECORD)
-_as_search = pointer_cast(SEARCH_RECORD)
+_CASTS = {F8: pointer_cast(types.float64), I4: pointer_cast(types.int32),
+          STATE_DTYPE: pointer_cast(STATE_RECORD),
+          SEARCH_DTYPE: pointer_cast(SEARCH_RECORD)}
 
 
-@njit(cache=True, nogil=True, inline='always')
-def workspace_views(a, n, m):
-    """The workspace fields as arrays on the addresses in ``a`` (in
-    Workspace order)."""
-    m2 = 2 * m
-    nd = n if n <= DENSE_MAX_N else 0
-    return (carray(_as_f64(a[X]), (n,)), carray(_as_f64(a[G]), (n,)),
-            carray(_as_f64(a[LOWER]), (n,)), carray(_as_f64(a[UPPER]), (n,)),
-            carray(_as_i32(a[BOUND_TYPE]), (n,)),
-            carray(_as_f64(a[S_PAIRS]), (m, n)),
-            carray(_as_f64(a[Y_PAIRS]), (m, n)),
-            carray(_as_f64(a[SY]), (m, m)), carray(_as_f64(a[SS]), (m, m)),
-            carray(_as_f64(a[YY]), (m, m)), carray(_as_f64(a[T_CHOL]), (m, m)),
-            carray(_as_f64(a[D_SCALING]), (m2,)),
-            carray(_as_f64(a[K_FACTOR]), (m2, m2)),
-            carray(_as_f64(a[K_PRODUCTS]), (m2, m2)),
-            carray(_as_f64(a[X_CAUCHY]), (n,)),
-            carray(_as_f64(a[REDUCED_GRAD]), (n,)),
-            carray(_as_f64(a[DIRECTION]), (n,)),
-            carray(_as_f64(a[X_PREV]), (n,)), carray(_as_f64(a[G_PREV]), (n,)),
-            carray(_as_f64(a[BREAKPOINTS]), (n,)),
-            carray(_as_i32(a[BREAK_INDEX]), (n,)),
-            carray(_as_i32(a[FREE_ACTIVE]), (n,)),
-            carray(_as_i32(a[WHERE]), (n,)), carray(_as_i32(a[CHANGED]), (n,)),
-            carray(_as_f64(a[WP]), (m2,)), carray(_as_f64(a[WC]), (m2,)),
-            carray(_as_f64(a[WBP]), (m2,)), carray(_as_f64(a[WV]), (m2,)),
-            carray(_as_f64(a[WM]), (m2,)),
-            carray(_as_state(a[STATE]), (1,)),
-            carray(_as_search(a[SEARCH]), (1,)),
-            carray(_as_f64(a[B_DENSE]), (nd, nd)),
-            carray(_as_f64(a[B_TIMES_D]), (nd,)),
-            carray(_as_f64(a[B_TIMES_Z]), (nd,)),
-            carray(_as_f64(a[FREE_CHOL]), (nd, nd)))
+def _compiled_views(name, arguments, indices, doc):
+    """An inline @njit function ``name(arguments)`` (``a, n, m`` or
+    ``a, n``) returning the fields
+    ``indices`` as ``carray`` views on the addresses in ``a``, with the
+    shapes and dtypes of ``FIELDS`` (its source is generated from the
+    table, so it cannot drift from it)."""
+    sizes = {"n": "n", "m": "m", "2m": "m2", "nd": "nd", "1": "1"}
+    casts = {dtype: f"_cast{i}" for i, dtype in enumerate(_CASTS)}
+    views = []
+    for k in indices:
+        field = FIELDS[k]
+        shape = ", ".join(sizes[p] for p in field.shape.split())
+        views.append(f"carray({casts[field.dtype]}(a[{k}]), ({shape},)),"
+                     f"  # {field.name}")
+    source = "\n".join(
+        [f"def {name}({arguments}):"] +
+        (["    m2 = 2 * m", "    nd = n if n <= DENSE_MAX_N else 0"]
+         if "m" in arguments.split(", ") else []) +
+        ["    return ("] + [f"        {v}" for v in views] + ["    )"])
+    namespace = {"carray": carray, "DENSE_MAX_N": DENSE_MAX_N}
+    namespace.update({casts[d]: cast for d, cast in _CASTS.items()})
+    exec(compile(source, f"<workspace.{name}, generated from FIELDS>",
+                 "exec"), namespace)
+    function = namespace[name]
+    function.__doc__ = doc
+    function.__module__ = __name__
+    # not cached on disk itself (its source is not in a file); it is
+    # inlined into its callers, which are
+    return njit(nogil=True, inline='always')(function)
 
 
-@njit(cache=True, nogil=True, inline='always')
-def evaluation_views(a, n):
-    """(x, g, lower, upper, state): the fields a driver loop touches."""
-    return (carray(_as_f64(a[X]), (n,)), carray(_as_f64(a[G]), (n,)),
-            carray(_as_f64(a[LOWER]), (n,)), carray(_as_f64(a[UPPER]), (n,)),
-            carray(_as_state(a[STATE]), (1,)))
+workspace_views = _compiled_views(
+    "workspace_views", "a, n, m", range(N_FIELDS),
+    """The workspace fields as arrays on the addresses in ``a`` (a tuple
+    in Workspace order), for n variables and memory m.""")
+
+evaluation_views = _compiled_views(
+    "evaluation_views", "a, n", (X, G, LOWER, UPPER, STATE),
+    """(x, g, lower, upper, state): the fields a driver loop touches.""")

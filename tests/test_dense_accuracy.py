@@ -26,10 +26,10 @@ import pytest
 import lbfgsb_numba as lb
 from lbfgsb_numba.bounds import normalize_bounds
 from lbfgsb_numba.dense_model import use_dense
-from lbfgsb_numba.driver import initialize, step
+from lbfgsb_numba.driver import step
 from lbfgsb_numba.hess_inv import pairs_in_order
 from lbfgsb_numba.status import FG, NEW_X
-from lbfgsb_numba.workspace import new_workspace
+from kernel_harness import initialize, new_workspace
 
 scipy_optimize = pytest.importorskip("scipy.optimize")
 
@@ -73,7 +73,7 @@ def drive(x0, dense, factr=1e7, pgtol=1e-5, on_search=None):
     while True:
         task = step(ws)
         if task == FG:
-            if on_search is not None and st["ifun"] == 1:
+            if on_search is not None and st["n_trials"] == 1:
                 on_search(ws)
             f, g = palmer5b(ws.x.copy())
             st["f"] = f
@@ -119,7 +119,7 @@ def direction_errors(dense, every=12):
     def check(ws):
         st = ws.state[0]
         if (st["iter"] % every or st["col"] == 0 or st["nfree"] != 9
-                or st["iword"] != 0):
+                or st["newton_clipped"] != 0):
             return
         exact = exact_quasi_newton_step(ws)
         errors.append(np.linalg.norm(ws.direction - exact)

@@ -18,10 +18,10 @@ import pytest
 
 import lbfgsb_numba as lb
 from lbfgsb_numba.bounds import normalize_bounds
-from lbfgsb_numba.driver import initialize, step
+from lbfgsb_numba.driver import step
 from lbfgsb_numba.hess_inv import pairs_in_order
 from lbfgsb_numba.status import FG, NEW_X, message
-from lbfgsb_numba.workspace import new_workspace
+from kernel_harness import initialize, new_workspace
 
 CASE = np.load(os.path.join(os.path.dirname(__file__), "stale_k_case.npz"))
 M = int(CASE["m"])
@@ -88,7 +88,7 @@ def solve_checking_k(fg, x0, bounds, dense):
     while True:
         task = step(ws)
         if task == FG:
-            if st["ifun"] == 1 and st["iter"] > 0:
+            if st["n_trials"] == 1 and st["iter"] > 0:
                 nfree, col = int(st["nfree"]), int(st["col"])
                 searches.append((nfree, col))
                 if not dense and 0 < nfree < n and col > 0:

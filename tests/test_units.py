@@ -7,9 +7,9 @@ from lbfgsb_numba.bounds import normalize_bounds
 from lbfgsb_numba.finite_diff import fd_gradient_njit, forward_difference
 from lbfgsb_numba.hess_inv import LbfgsInvHessProduct, pairs_in_order
 from lbfgsb_numba.result import OptimizeResult
-from lbfgsb_numba.workspace import (INPUT_FIELDS, Workspace, allocate,
-                                    field_offsets, new_buffer,
-                                    new_workspace, workspace_arrays)
+from lbfgsb_numba.workspace import (INPUT_FIELDS, Workspace, field_offsets,
+                                    workspace_arrays)
+from kernel_harness import allocate, initialize, new_buffer, new_workspace
 from oracle_problems import dense_compact_matrix, step_through
 
 
@@ -148,7 +148,6 @@ def test_quasi_newton_point_is_the_compact_newton_step():
     matrix B = theta I - W M W' (Byrd, Nocedal & Schnabel 1994), built here
     densely from the stored pairs in order (the ring buffer has wrapped)."""
     from lbfgsb_numba.bench import rosenbrock_njit
-    from lbfgsb_numba.driver import initialize
     from lbfgsb_numba.subspace import quasi_newton_point
 
     n, m = 6, 4
@@ -176,7 +175,7 @@ def test_build_dense_is_the_compact_matrix():
     the ring buffer has wrapped."""
     from lbfgsb_numba.bench import rosenbrock_njit
     from lbfgsb_numba.dense_model import build_dense, use_dense
-    from lbfgsb_numba.driver import initialize, step
+    from lbfgsb_numba.driver import step
     from lbfgsb_numba.status import FG, NEW_X
 
     n, m = 5, 3

@@ -11,10 +11,9 @@ from lbfgsb_numba.bench import (FIT, FIT_LOWER, FIT_UPPER, drifting_fit_data,
                                 two_exp_njit, two_exp_numpy,
                                 warm_start_savings)
 from lbfgsb_numba.bounds import normalize_bounds
-from lbfgsb_numba.driver import initialize
 from lbfgsb_numba.hess_inv import LbfgsInvHessProduct, pairs_in_order
 from lbfgsb_numba.warm_start import seed_memory, warm_start_pairs
-from lbfgsb_numba.workspace import new_workspace
+from kernel_harness import initialize, new_workspace
 from oracle_problems import dense_compact_matrix, python_wrapper, rosenbrock
 from test_ask_tell import assert_same_solve, drive
 
