@@ -340,14 +340,13 @@ def _compiled_views(name, arguments, indices, doc):
         ["    return ("] + [f"        {v}" for v in views] + ["    )"])
     namespace = {"carray": carray, "DENSE_MAX_N": DENSE_MAX_N}
     namespace.update({casts[d]: cast for d, cast in _CASTS.items()})
-    exec(compile(source, f"<workspace.{name}, generated from FIELDS>",
-                 "exec"), namespace)
+    # compiled as code of this file, whose table it comes from: Numba's
+    # disk cache of it then follows this file (and its bytecode)
+    exec(compile(source, __file__, "exec"), namespace)
     function = namespace[name]
     function.__doc__ = doc
     function.__module__ = __name__
-    # not cached on disk itself (its source is not in a file); it is
-    # inlined into its callers, which are
-    return njit(nogil=True, inline='always')(function)
+    return njit(cache=True, nogil=True, inline='always')(function)
 
 
 workspace_views = _compiled_views(
