@@ -155,9 +155,12 @@ class _Log:
               f"f = {f:.15e}, |proj g| = {pgnorm:.5e}")
 
 
-def _run_python(solve, lower, upper, evaluate, callback, log):
-    """The reverse-communication loop with a Python objective.
-    Returns (final task code, njev)."""
+def _run_python(solve, lower, upper, evaluate, callback, log,
+                after_iteration=None):
+    """The reverse-communication loop with a Python objective;
+    ``after_iteration()`` (optional, ``periodic_checkpoint``) is called
+    after every new iterate when the solve goes on (the first point of the
+    next line search pending).  Returns (final task code, njev)."""
     x, addresses, m = solve.x, solve.addresses, solve.m
     n = x.shape[0]
     st = solve.state()
@@ -182,6 +185,10 @@ def _run_python(solve, lower, upper, evaluate, callback, log):
                     stop_slot[0] = 1
                 if log is not None:
                     log.iteration(x, lower, upper, st, g_slot)
+                task = advance(addresses, n, m)
+                if after_iteration is not None and task == FG:
+                    after_iteration()  # the state ask/tell has here
+                continue
             else:
                 return task, njev
             task = advance(addresses, n, m)
@@ -191,14 +198,16 @@ def _run_python(solve, lower, upper, evaluate, callback, log):
 
 def _solve(fun, x0, args, jac, bounds, m, ftol, gtol, abs_step, rel_step,
            maxfun, maxiter, maxls, callback, iprint, minimize_api=False,
-           scheme="2-point", warm_start=None):
+           scheme="2-point", warm_start=None, checkpoint=None):
     """Common core of fmin_l_bfgs_b and minimize; returns OptimizeResult.
     ``jac``: True, a callable, or None for finite differences by
     ``scheme`` ('2-point', '3-point', 'cs') with ``abs_step`` or
     ``rel_step``.  With ``minimize_api``, scipy.optimize.minimize's
     conventions: every variable fixed by its bounds returns without a
     solve, and a StopIteration from the callback ends with status 99.
-    ``warm_start``: see ``warm_start.warm_start_pairs``."""
+    ``warm_start``: see ``warm_start.warm_start_pairs``; ``checkpoint``:
+    (path, k) from ``periodic_checkpoint.checkpoint_options`` (the Python
+    loop then runs, also for a compiled objective)."""
     if not callable(fun):
         raise TypeError(f"fun must be callable, got {type(fun).__name__}")
     x0 = as_x0(x0)
@@ -212,7 +221,8 @@ def _solve(fun, x0, args, jac, bounds, m, ftol, gtol, abs_step, rel_step,
     if minimize_api and bounds is not None and (lower == upper).all():
         return _all_fixed(fun, lower, args, jac)
 
-    if (callback is None and iprint < 0 and isinstance(fun, CPUDispatcher)
+    if (callback is None and iprint < 0 and checkpoint is None
+            and isinstance(fun, CPUDispatcher)
             and (jac is True or isinstance(jac, CPUDispatcher) or
                  (jac is None and scheme != "cs"))):
         from .compiled import solve_compiled
@@ -222,7 +232,8 @@ def _solve(fun, x0, args, jac, bounds, m, ftol, gtol, abs_step, rel_step,
     else:
         res = _solve_python(fun, x0, args, jac, lower, upper, nbd, m, factr,
                             gtol, abs_step, rel_step, maxfun, maxiter, maxls,
-                            callback, iprint, minimize_api, scheme, pairs)
+                            callback, iprint, minimize_api, scheme, pairs,
+                            checkpoint)
     if jac is None:
         _unknown_fixed_gradient(res, lower, upper)
     return res
@@ -230,7 +241,8 @@ def _solve(fun, x0, args, jac, bounds, m, ftol, gtol, abs_step, rel_step,
 
 def _solve_python(fun, x0, args, jac, lower, upper, nbd, m, factr, gtol,
                   abs_step, rel_step, maxfun, maxiter, maxls, callback, iprint,
-                  halt_status_99, scheme="2-point", pairs=None):
+                  halt_status_99, scheme="2-point", pairs=None,
+                  checkpoint=None):
     """The solve with a Python objective (reverse communication)."""
     n = x0.shape[0]
     evaluate = _make_objective(fun, jac, args, n, lower, upper, abs_step,
@@ -238,9 +250,15 @@ def _solve_python(fun, x0, args, jac, lower, upper, nbd, m, factr, gtol,
     solve = Solve(x0, lower, upper, nbd, m, factr, gtol, maxls, maxiter,
                   maxfun, pairs)
     log = _Log(iprint, n, m) if iprint >= 0 else None
+    after_iteration = None
+    if checkpoint is not None:
+        from .periodic_checkpoint import iteration_writer
+        after_iteration = iteration_writer(checkpoint, solve, lower, upper,
+                                           nbd)
     try:
         task, njev = _run_python(solve, lower, upper, evaluate,
-                                 callback_adapter(callback), log)
+                                 callback_adapter(callback), log,
+                                 after_iteration)
     except BaseException as exc:
         attach_last_accepted(exc, solve)
         raise
@@ -305,7 +323,8 @@ _OPTION_DEFAULTS = {
     "maxcor": 10, "ftol": 2.2204460492503131e-09, "gtol": 1e-5, "eps": 1e-8,
     "maxfun": 15000, "maxiter": 15000, "maxls": 20,
     "finite_diff_rel_step": None, "iprint": -1, "disp": None,
-    "callback": None, "workers": None, "warm_start": None}
+    "callback": None, "workers": None, "warm_start": None,
+    "checkpoint": None, "checkpoint_every": None}
 _FD_SCHEMES = ("2-point", "3-point", "cs")
 _NOT_GIVEN = object()  # a keyword scipy.optimize.minimize always passes
 
@@ -400,9 +419,12 @@ def minimize(fun: Callable[..., Any], x0: Any, args: tuple = (),
     maxfun, maxiter, maxls, finite_diff_rel_step (scalar or per variable),
     iprint, disp, callback, workers (accepted, unused), and ``warm_start``:
     an earlier result (or its ``hess_inv``) whose correction pairs start
-    the memory (``warm_start.warm_start_pairs``).  ``tol`` sets ftol
-    and gtol.  ``method`` may be given as 'L-BFGS-B' (any case); any other
-    method is a ValueError, an unknown keyword a TypeError.
+    the memory (``warm_start.warm_start_pairs``); ``checkpoint`` (a file
+    path) and ``checkpoint_every`` (k, default 1): write the solve's state
+    there every k iterations, atomically, for ``LbfgsbSolver.load``
+    (``periodic_checkpoint``; needs jac=True or a callable jac).  ``tol``
+    sets ftol and gtol.  ``method`` may be given as 'L-BFGS-B' (any case);
+    any other method is a ValueError, an unknown keyword a TypeError.
     Returns an OptimizeResult (``scipy.optimize.OptimizeResult`` when
     scipy.optimize is loaded) with x, fun, jac, nit, nfev, njev, status,
     success, message, hess_inv.
@@ -422,13 +444,19 @@ def minimize(fun: Callable[..., Any], x0: Any, args: tuple = (),
     if callback is None:
         callback = opts["callback"]
     grad, scheme, abs_step, rel_step = _gradient_scheme(jac, opts)
+    checkpoint = None
+    if opts["checkpoint"] is not None or opts["checkpoint_every"] is not None:
+        from .periodic_checkpoint import checkpoint_options
+        checkpoint = checkpoint_options(opts["checkpoint"],
+                                        opts["checkpoint_every"],
+                                        grad is not None)
     return _solve(fun, x0, args, grad, bounds, opts["maxcor"], opts["ftol"],
                   opts["gtol"],
                   abs_step, rel_step, opts["maxfun"], opts["maxiter"],
                   opts["maxls"], callback,
                   iprint_level(opts["iprint"], opts["disp"]),
                   minimize_api=True, scheme=scheme,
-                  warm_start=opts["warm_start"])
+                  warm_start=opts["warm_start"], checkpoint=checkpoint)
 
 
 def _all_fixed(fun, lower, args, jac):

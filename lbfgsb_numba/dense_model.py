@@ -36,19 +36,26 @@ def build_dense(b, s_pairs, y_pairs, d_scaling, theta, col, head, m, bs):
     """b (n, n) = theta I updated by the col stored pairs, oldest first;
     d_scaling[m:] holds 1/(s_j'y_j).  bs (n,) is scratch.  O(col n^2).
     Returns 0, or -1 if some s'Bs is not positive (B is then not positive
-    definite)."""
+    definite).  The first update starts from theta I without storing it
+    or multiplying by it: B s = 0 + theta s (the zero terms of the sums
+    change no bit)."""
     n = b.shape[0]
-    for i in range(n):
-        for k in range(n):
-            b[i, k] = 0.0
-        b[i, i] = theta
+    if col == 0:
+        for i in range(n):
+            for k in range(n):
+                b[i, k] = 0.0
+            b[i, i] = theta
+        return 0
     p = head
     for j in range(col):
         sbs = 0.0
         for i in range(n):
-            acc = 0.0
-            for k in range(n):
-                acc += b[i, k] * s_pairs[p, k]
+            if j == 0:
+                acc = 0.0 + theta * s_pairs[p, i]
+            else:
+                acc = 0.0
+                for k in range(n):
+                    acc += b[i, k] * s_pairs[p, k]
             bs[i] = acc
             sbs += s_pairs[p, i] * acc
         if not sbs > 0.0:
@@ -58,8 +65,13 @@ def build_dense(b, s_pairs, y_pairs, d_scaling, theta, col, head, m, bs):
         for i in range(n):
             yi = y_pairs[p, i] * inv_ys
             bi = bs[i] * inv_sbs
-            for k in range(n):
-                b[i, k] += yi * y_pairs[p, k] - bi * bs[k]
+            if j == 0:
+                for k in range(n):
+                    b[i, k] = ((theta if i == k else 0.0)
+                               + (yi * y_pairs[p, k] - bi * bs[k]))
+            else:
+                for k in range(n):
+                    b[i, k] += yi * y_pairs[p, k] - bi * bs[k]
         p = next_slot(p, m)
     return 0
 

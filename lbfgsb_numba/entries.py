@@ -32,8 +32,9 @@ Entries (pointers and strides are int64 byte values):
 * ``advance(addresses, n, m, f, nfev_used, x_eval, g_eval)``: record an
   evaluation (f, the gradient in ``g_eval``, which may be the workspace's
   own g, ``nfev_used`` objective calls; ``nfev_used < 0``: nothing to
-  record), step the solver, and on FG copy the point to evaluate into
-  ``x_eval``; returns the task code;
+  record), step the solver (on past new iterates: one crossing per
+  evaluation), and on FG copy the point to evaluate into ``x_eval``;
+  returns the task code (FG or a final code, never NEW_X);
 * ``result(addresses, n, m, task, x_out, x_stride, g_out, g_stride,
   info)``: copy x and g out (unless ``x_out`` is 0), put (f, nit, nfev,
   njev, head, col, gradient_length) in ``info`` and return scipy's
@@ -54,7 +55,7 @@ from numba.extending import intrinsic
 
 from .driver import abandon_evaluation, initialize_at, step_at
 from .first_use import notice_before_compile
-from .status import FG
+from .status import FG, NEW_X
 from .workspace import (BOUND_TYPE, G, LOWER, N_FIELDS, STATE, UPPER, X,
                         pointer_cast, evaluation_views, field_offsets,
                         workspace_views)
@@ -158,6 +159,8 @@ def advance_c(addresses, n, m, f, nfev_used, x_eval, g_eval):
         st.nfev += nfev_used
         st.njev += 1
     task = step_at(a, n, m)
+    while task == NEW_X:  # no compiled caller acts on a new iterate
+        task = step_at(a, n, m)
     if task == FG:
         x_next = carray(_as_f64(x_eval), (n,))
         for i in range(n):

@@ -15,7 +15,7 @@ import lbfgsb_numba as lb
 from lbfgsb_numba import LbfgsbSolver
 from lbfgsb_numba.checkpoint import (FORMAT_VERSION, check_state,
                                      load_state, state_checksum)
-from oracle_problems import PROBLEMS, tridiag
+from oracle_problems import PROBLEMS, python_wrapper, tridiag
 from test_ask_tell import assert_same_solve, drive
 from test_properties import _nonconvex, _quadratic, boxed_problems
 
@@ -246,3 +246,104 @@ def test_copies_and_pickles_are_independent_solvers():
         assert other._addresses[0] != solver._addresses[0]
     for other in copies + [solver]:  # each goes on alone, same bits
         assert_same_solve(drive(other, case[0], case[3])[0], ref)
+
+
+# ------------------------------------------- minimize's periodic checkpoint
+
+
+class _Interrupted(Exception):
+    """The objective's way of killing the run (a crash, a lost node)."""
+
+
+def _dying_after(fg, calls):
+    """fg that raises _Interrupted on its evaluation number ``calls + 1``."""
+    count = [0]
+
+    def fun(x, *args):
+        count[0] += 1
+        if count[0] > calls:
+            raise _Interrupted
+        return fg(x, *args)
+    return fun
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("every", [1, 3])
+def test_minimize_resumes_from_its_periodic_checkpoint(name, every, tmp_path):
+    fg, x0, bounds, args = CASES[name]
+    options = {"maxcor": 3} if name == "tridiag_20_box" else {}
+    ref = lb.minimize(python_wrapper(fg), x0, args=args, jac=True,
+                      bounds=bounds, options=options)
+    assert ref.nit > every
+    path = tmp_path / "run.npz"
+    # the checkpoint does not change the solve; the file holds the state
+    # after the last iteration that is a multiple of k and not the final one
+    full = lb.minimize(python_wrapper(fg), x0, args=args, jac=True,
+                       bounds=bounds, options={**options, "checkpoint": path,
+                                               "checkpoint_every": every})
+    assert_same_solve(full, ref)
+    assert LbfgsbSolver.load(path).nit == (ref.nit - 1) // every * every
+    # interrupted from the evaluation after the first checkpoint on
+    first = advanced(CASES[name], 0, **options)
+    while first.nit < every:
+        first.tell(*fg(first.ask(), *args))
+    for calls in sorted({first.nfev, (first.nfev + ref.nfev) // 2,
+                         ref.nfev - 1}):
+        os.remove(path)
+        with pytest.raises(_Interrupted):
+            lb.minimize(_dying_after(fg, calls), x0, args=args, jac=True,
+                        bounds=bounds, options={**options,
+                                                "checkpoint": str(path),
+                                                "checkpoint_every": every})
+        resumed = LbfgsbSolver.load(path)
+        assert resumed.nit % every == 0 and 0 < resumed.nfev <= calls
+        assert_same_solve(drive(resumed, fg, args)[0], ref)
+        assert not [p for p in os.listdir(tmp_path) if p != "run.npz"]
+
+
+def test_periodic_checkpoint_with_a_compiled_objective(tmp_path):
+    """An @njit objective runs through the Python loop to write the
+    checkpoints; the solve stays the same."""
+    fg, x0, bounds, args = CASES["exp_fit_bounded"]
+    ref = lb.minimize(fg, x0, args=args, jac=True, bounds=bounds)
+    path = tmp_path / "run.npz"
+    res = lb.minimize(fg, x0, args=args, jac=True, bounds=bounds,
+                      options={"checkpoint": path, "checkpoint_every": 2})
+    assert_same_solve(res, ref)
+    resumed = LbfgsbSolver.load(path)
+    assert resumed.nit == (ref.nit - 1) // 2 * 2
+    assert_same_solve(drive(resumed, fg, args)[0], ref)
+
+
+def _quadratic_fg(x):
+    return float(np.sum((x - 3.0) ** 2)), 2.0 * (x - 3.0)
+
+
+@pytest.mark.parametrize("options, error, match", [
+    ({"checkpoint_every": 2}, ValueError, "checkpoint_every: needs"),
+    ({"checkpoint": "run.npz", "checkpoint_every": 0}, ValueError,
+     "checkpoint_every: expected an integer >= 1"),
+    ({"checkpoint": "run.npz", "checkpoint_every": 2.0}, ValueError,
+     "checkpoint_every"),
+    ({"checkpoint": "run.npz", "checkpoint_every": True}, ValueError,
+     "checkpoint_every"),
+    ({"checkpoint": 3}, TypeError, "checkpoint: expected a file path"),
+    ({"checkpoint": ""}, ValueError, "checkpoint: expected a non-empty"),
+    ({"checkpoint": "no/such/dir/run.npz"}, ValueError,
+     "checkpoint: the directory .* does not exist"),
+    ({"checkpoint": "."}, ValueError, "checkpoint: .* is a directory"),
+])
+def test_bad_checkpoint_options(options, error, match, tmp_path,
+                                monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(error, match=match):
+        lb.minimize(_quadratic_fg, np.zeros(3), jac=True,
+                    bounds=[(0, 2)] * 3, options=options)
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("jac", [None, "2-point", "3-point"])
+def test_checkpoint_needs_the_objectives_gradient(jac, tmp_path):
+    with pytest.raises(ValueError, match="checkpoint: needs the gradient"):
+        lb.minimize(lambda x: float(np.sum((x - 3.0) ** 2)), np.zeros(3),
+                    jac=jac, options={"checkpoint": tmp_path / "run.npz"})
