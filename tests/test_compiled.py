@@ -1,73 +1,40 @@
-"""Fully compiled solves: @njit objectives through fmin_l_bfgs_b/minimize,
-njit_minimize from inside user @njit code and prange, minimize_batch."""
+"""The compiled path (``compiled.py``, ``njit_entry.py``): which path a
+solve takes, @njit objectives through fmin_l_bfgs_b/minimize with the same
+results as the Python path, njit_minimize from inside user @njit code and
+prange, threads, faulty compiled objectives, and the kernels' compile
+options."""
+import importlib
+import threading
+
 import numpy as np
 import pytest
 from numba import njit, prange
+from numba.core.caching import NullCache
+from numba.core.registry import CPUDispatcher
 
 import lbfgsb_numba as lb
 from lbfgsb_numba import status
 from lbfgsb_numba.bench import rosenbrock_njit as rosen_fg
 from lbfgsb_numba.bench import two_exp_njit as expfit_fg
-from oracle_problems import fit_curves
-from oracle_problems import rosenbrock_f as rosen_f
-from oracle_problems import rosenbrock_g as rosen_g
-
-
-@njit(cache=True)
-def nan_beyond(x, limit):
-    """Quadratic that is NaN beyond `limit` in its first coordinate."""
-    if x[0] > limit[0]:
-        return np.nan, np.full(x.shape[0], np.nan)
-    return -x[0] + 0.5 * np.sum(x[1:] ** 2), np.concatenate(
-        (np.array([-1.0]), x[1:]))
+from lbfgsb_numba.bounds import normalize_bounds
+from oracle_problems import (B4, PROBLEMS, X4, Problem, python_wrapper,
+                             rosenbrock, rosenbrock_f, rosenbrock_faulty,
+                             rosenbrock_g)
 
 
 def _py(fn):
     return lambda x, *a: fn(x, *a)
 
 
-PROBLEMS = [
-    ("unconstrained n=2", np.array([-1.2, 1.0]), None),
-    ("unconstrained n=10", np.tile([-1.2, 1.0], 5), None),
-    ("box", np.tile([-1.2, 1.0], 5), [(-0.5, 0.8)] * 10),
-    ("lower", np.tile([-1.2, 1.0], 5), [(1.1, None)] * 10),
-    ("upper and fixed", np.tile([-1.2, 1.0], 3),
-     [(None, 0.5), (0.3, 0.3), (None, 0.5), (None, None), (-2, 2), (1, 1)]),
-]
-
-
-@pytest.mark.parametrize("name, x0, bounds", PROBLEMS,
-                         ids=[p[0] for p in PROBLEMS])
-def test_compiled_path_equals_python_path(name, x0, bounds):
-    py = lb.fmin_l_bfgs_b(_py(rosen_fg), x0, bounds=bounds)
-    co = lb.fmin_l_bfgs_b(rosen_fg, x0, bounds=bounds)
-    np.testing.assert_array_equal(py[0], co[0])
-    assert py[1] == co[1]
-    for key in ("nit", "funcalls", "task", "warnflag"):
-        assert py[2][key] == co[2][key], key
-    np.testing.assert_array_equal(py[2]["grad"], co[2]["grad"])
-
-
-def test_compiled_separate_jac_and_finite_differences():
-    x0 = np.array([-1.2, 1.0, 0.5])
-    a = lb.minimize(rosen_f, x0, jac=rosen_g, bounds=[(-2, 2)] * 3)
-    b = lb.minimize(_py(rosen_f), x0, jac=_py(rosen_g), bounds=[(-2, 2)] * 3)
-    np.testing.assert_array_equal(a.x, b.x)
-    assert (a.nit, a.nfev, a.message) == (b.nit, b.nfev, b.message)
-    c = lb.fmin_l_bfgs_b(rosen_f, x0, approx_grad=True, bounds=[(-2, 2)] * 3)
-    d = lb.fmin_l_bfgs_b(_py(rosen_f), x0, approx_grad=True,
-                         bounds=[(-2, 2)] * 3)
-    np.testing.assert_array_equal(c[0], d[0])
-    assert c[2]["funcalls"] == d[2]["funcalls"] > c[2]["nit"] * 3
-
-
-def test_compiled_args_passthrough():
+def test_compiled_args_passthrough(compiled_calls):
     t = np.linspace(0, 4, 40)
     y = 2.0 * np.exp(-1.3 * t) + 0.5 * np.exp(-0.2 * t) + 0.1
     x0 = np.array([1.0, 1.0, 1.0, 0.1, 0.0])
     bounds = [(0, 5), (0, 5), (0, 5), (0, 5), (-1, 1)]
     co = lb.fmin_l_bfgs_b(expfit_fg, x0, args=(t, y), bounds=bounds)
+    assert compiled_calls == [expfit_fg]
     py = lb.fmin_l_bfgs_b(_py(expfit_fg), x0, args=(t, y), bounds=bounds)
+    assert compiled_calls == [expfit_fg]
     np.testing.assert_array_equal(co[0], py[0])
     assert co[1] < 1e-5  # a good fit (noise-free data)
 
@@ -108,54 +75,168 @@ def test_njit_minimize_inside_user_njit_and_prange():
         assert nits[i] == one[2]
 
 
-@pytest.mark.parametrize("parallel", [True, False])
-def test_minimize_batch_equals_rowwise_solves(parallel):
-    k = 12
-    t, y = fit_curves(k)
-    x0 = np.tile([1.0, 1.0, 1.0, 0.1, 0.0], (k, 1))
-    lower = np.array([0.0, 0.0, 0.0, 0.0, -1.0])
-    upper = np.array([5.0, 5.0, 5.0, 5.0, 1.0])
-    res = lb.minimize_batch(expfit_fg, x0, args=(t, y),
-                            bounds=(lower, upper), parallel=parallel)
-    assert res.x.shape == (k, 5) and res.fun.shape == (k,)
-    for i in range(k):
-        xi, fi, di = lb.fmin_l_bfgs_b(_py(expfit_fg), x0[i], args=(t[i], y[i]),
-                                      bounds=list(zip(lower, upper)),
-                                      factr=2.2204460492503131e-09 / np.finfo(float).eps)
-        np.testing.assert_array_equal(res.x[i], xi)
-        assert res.fun[i] == fi
-        assert res.nit[i] == di["nit"] and res.nfev[i] == di["funcalls"]
-        assert res.message[i] == di["task"]
-        assert res.success[i] == (di["warnflag"] == 0)
+def test_compiled_path_taken_for_njit_objectives(compiled_calls):
+    py_fg = python_wrapper(rosenbrock)
+    py_f = python_wrapper(rosenbrock_f)
+    py_g = python_wrapper(rosenbrock_g)
+    cases = [  # (compiled call, the same problem on the Python path)
+        (lambda: lb.fmin_l_bfgs_b(rosenbrock, X4, bounds=B4),
+         lambda: lb.fmin_l_bfgs_b(py_fg, X4, bounds=B4)),
+        (lambda: lb.fmin_l_bfgs_b(rosenbrock_f, X4, fprime=rosenbrock_g,
+                                  bounds=B4),
+         lambda: lb.fmin_l_bfgs_b(py_f, X4, fprime=py_g, bounds=B4)),
+        (lambda: lb.fmin_l_bfgs_b(rosenbrock_f, X4, approx_grad=True,
+                                  bounds=B4),
+         lambda: lb.fmin_l_bfgs_b(py_f, X4, approx_grad=True, bounds=B4)),
+    ]
+    for jac, f_c, f_p in ((True, rosenbrock, py_fg),
+                          (rosenbrock_g, rosenbrock_f, py_f),
+                          (None, rosenbrock_f, py_f),
+                          ("2-point", rosenbrock_f, py_f)):
+        jac_p = py_g if jac is rosenbrock_g else jac
+        cases.append((
+            lambda f_c=f_c, jac=jac: _as_tuple(lb.minimize(
+                f_c, X4, jac=jac, bounds=B4)),
+            lambda f_p=f_p, jac_p=jac_p: _as_tuple(lb.minimize(
+                f_p, X4, jac=jac_p, bounds=B4))))
+    for i, (compiled_run, python_run) in enumerate(cases):
+        before = len(compiled_calls)
+        xc, fc, dc = compiled_run()
+        assert len(compiled_calls) == before + 1, i
+        xp, fp, dp = python_run()
+        assert len(compiled_calls) == before + 1, i
+        np.testing.assert_array_equal(xc, xp)
+        assert (fc, dc["nit"], dc["funcalls"], dc["task"]) == \
+            (fp, dp["nit"], dp["funcalls"], dp["task"]), i
 
 
-def test_batch_bad_row_leaves_others_intact():
-    k, n = 6, 3
-    x0 = np.zeros((k, n))
-    limits = np.full((k, 1), np.inf)
-    limits[2, 0] = -1.0   # problem 2 is NaN everywhere it can start from
-    limits[4, 0] = 0.5    # problem 4 is NaN beyond x0 = 0.5
-    res = lb.minimize_batch(nan_beyond, x0, args=(limits,),
-                            bounds=(np.full(n, -10.0), np.full(n, 3.0)))
-    assert res.message[2].startswith("ABNORMAL") and res.status[2] == 2
-    assert res.x[4, 0] <= 0.5 and np.isfinite(res.fun[4])
-    for i in (0, 1, 3, 5):
-        assert res.success[i]
-        np.testing.assert_allclose(res.x[i], [3.0, 0.0, 0.0], atol=1e-7)
-        solo = lb.minimize_batch(nan_beyond, x0[i:i + 1],
-                                 args=(limits[i:i + 1],),
-                                 bounds=(np.full(n, -10.0), np.full(n, 3.0)))
-        np.testing.assert_array_equal(solo.x[0], res.x[i])
+def _as_tuple(res):
+    return res.x, res.fun, {"nit": res.nit, "funcalls": res.nfev,
+                            "task": res.message}
 
 
-def test_batch_input_errors():
-    with pytest.raises(TypeError, match="njit"):
-        lb.minimize_batch(lambda x: (0.0, x), np.zeros((2, 2)))
-    with pytest.raises(ValueError, match=r"shape \(k, n\)"):
-        lb.minimize_batch(rosen_fg, np.zeros(3))
-    with pytest.raises(ValueError, match="args\\[0\\]"):
-        lb.minimize_batch(expfit_fg, np.zeros((3, 5)),
-                          args=(np.zeros((2, 40)), np.zeros((3, 40))))
-    with pytest.raises(ValueError, match="lower bounds is greater"):
-        lb.minimize_batch(rosen_fg, np.zeros((2, 2)),
-                          bounds=(np.ones(2), np.zeros(2)))
+def test_python_path_when_callback_log_or_python_objective(compiled_calls,
+                                                           capsys):
+    seen = []
+    lb.fmin_l_bfgs_b(rosenbrock, X4, bounds=B4, callback=seen.append)
+    lb.minimize(rosenbrock, X4, jac=True, bounds=B4,
+                callback=lambda intermediate_result: None)
+    lb.minimize(rosenbrock_f, X4, bounds=B4, callback=seen.append)
+    lb.fmin_l_bfgs_b(rosenbrock, X4, bounds=B4, iprint=0)
+    lb.fmin_l_bfgs_b(rosenbrock, X4, bounds=B4, disp=1)
+    lb.minimize(rosenbrock, X4, jac=True, options={"iprint": 1})
+    lb.minimize(rosenbrock, X4, jac=True, options={"disp": True})
+    lb.fmin_l_bfgs_b(python_wrapper(rosenbrock), X4, bounds=B4)
+    lb.minimize(python_wrapper(rosenbrock_f), X4, bounds=B4)
+    # a Python jac with an @njit fun: not all compiled
+    lb.minimize(rosenbrock_f, X4, jac=python_wrapper(rosenbrock_g))
+    assert seen and "L-BFGS-B" in capsys.readouterr().out
+    assert compiled_calls == []
+    # and iprint=-1 / disp=0 / disp=None keep the compiled path
+    lb.fmin_l_bfgs_b(rosenbrock, X4, iprint=-1, disp=0)
+    lb.minimize(rosenbrock, X4, jac=True, options={"disp": None})
+    assert compiled_calls == [rosenbrock, rosenbrock]
+
+
+# the oracle problems, and one with bounds of every kind at once
+SMALL = [p for p in PROBLEMS if p.x0.size < 100000] + [
+    Problem("rosenbrock_6_upper_and_fixed", rosenbrock,
+            np.tile([-1.2, 1.0], 3), [(None, 0.5), (0.3, 0.3), (None, 0.5),
+                                      (None, None), (-2, 2), (1, 1)], (),
+            True)]
+
+
+@pytest.mark.parametrize("p", SMALL, ids=[p.name for p in SMALL])
+def test_compiled_path_equals_python_path_bit_for_bit(p, compiled_calls):
+    py = lb.fmin_l_bfgs_b(python_wrapper(p.fg), p.x0.copy(), args=p.args,
+                          bounds=p.bounds)
+    assert compiled_calls == []
+    co = lb.fmin_l_bfgs_b(p.fg, p.x0.copy(), args=p.args, bounds=p.bounds)
+    assert compiled_calls == [p.fg]
+    np.testing.assert_array_equal(co[0], py[0])
+    assert co[1] == py[1]
+    np.testing.assert_array_equal(co[2]["grad"], py[2]["grad"])
+    for key in ("nit", "funcalls", "task", "warnflag"):
+        assert co[2][key] == py[2][key], key
+
+
+def test_compiled_solves_in_threads_are_bit_identical(compiled_calls):
+    rng = np.random.default_rng(5)
+    jobs = []
+    for i in range(12):
+        n = (6, 20)[i % 2]  # dense and compact bounded models
+        bounds = [(-1.5, 2.0)] * (n // 2) + [(None, None)] * (n - n // 2)
+        jobs.append((rng.normal(size=n), bounds))
+    serial = [lb.fmin_l_bfgs_b(rosenbrock, x0, bounds=b) for x0, b in jobs]
+    out = [None] * len(jobs)
+    barrier = threading.Barrier(4)
+    errors = []
+
+    def work(t):
+        try:
+            barrier.wait()
+            for i in range(t, len(jobs), 4):
+                out[i] = lb.fmin_l_bfgs_b(rosenbrock, jobs[i][0],
+                                          bounds=jobs[i][1])
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(compiled_calls) == 2 * len(jobs)
+    for (x1, f1, d1), (x2, f2, d2) in zip(serial, out):
+        np.testing.assert_array_equal(x1, x2)
+        np.testing.assert_array_equal(d1["grad"], d2["grad"])
+        assert (f1, d1["nit"], d1["funcalls"], d1["task"]) == \
+            (f2, d2["nit"], d2["funcalls"], d2["task"])
+
+
+KERNEL_MODULES = ["cauchy", "subspace", "bfgs_matrix", "dense_model",
+                  "line_search", "projection", "driver", "vector_ops",
+                  "finite_diff", "workspace"]
+
+
+@pytest.mark.parametrize("name", KERNEL_MODULES)
+def test_kernels_release_the_gil_and_are_cached(name):
+    module = importlib.import_module(f"lbfgsb_numba.{name}")
+    kernels = {k: v for k, v in vars(module).items()
+               if isinstance(v, CPUDispatcher)}
+    assert kernels
+    for k, dispatcher in kernels.items():
+        assert dispatcher.targetoptions.get("nogil") is True, k
+        assert not isinstance(dispatcher._cache, NullCache), k  # cache=True
+
+
+def test_compiled_nan_at_start(compiled_calls):
+    count = np.zeros(1, dtype=np.int64)
+    x, f, d = lb.fmin_l_bfgs_b(
+        rosenbrock_faulty, X4, bounds=B4,
+        args=(count, np.array([10**9]), np.array([1])))
+    assert compiled_calls == [rosenbrock_faulty]
+    assert d["warnflag"] == 2 and count[0] == 1
+    assert d["task"].startswith(
+        "ABNORMAL: OBJECTIVE OR GRADIENT IS NOT FINITE")
+    assert np.isnan(f)
+
+
+def test_compiled_exception_propagates_with_last_accepted_point(
+        compiled_calls):
+    lower, upper, _ = normalize_bounds(B4, 4)
+    count = np.zeros(1, dtype=np.int64)
+    with pytest.raises(ValueError, match="evaluation limit") as info:
+        lb.fmin_l_bfgs_b(rosenbrock_faulty, X4, bounds=B4,
+                         args=(count, np.array([12]), np.array([0])))
+    assert compiled_calls == [rosenbrock_faulty]
+    assert type(info.value) is ValueError and count[0] == 13
+    assert any("lbfgsb_result" in note for note in info.value.__notes__)
+    best = info.value.lbfgsb_result
+    assert best.nit >= 3 and best.nfev == 12
+    assert (best.x >= lower).all() and (best.x <= upper).all()
+    f, g = rosenbrock(best.x)
+    assert best.fun == f and best.fun < rosenbrock(np.clip(X4, lower,
+                                                           upper))[0]
+    np.testing.assert_array_equal(best.jac, g)

@@ -1,186 +1,34 @@
-"""Drop-in parity of minimize's API with scipy 1.17: the finite-difference
-schemes ('2-point', '3-point', 'cs' and finite_diff_rel_step), scipy's
-result class, scipy's rules for the integer options, the report after an
-exception at the first evaluation, and minimize's keyword rules (direct
-calls and as ``scipy.optimize.minimize(method=minimize)``)."""
+"""The Python shell (``api.py``): fmin_l_bfgs_b and minimize behave like
+scipy 1.17's -- evaluation counts, scipy's result class, the integer
+options, the report after an exception at the first evaluation, minimize's
+keyword rules (direct calls and as ``scipy.optimize.minimize(method=
+minimize)``), options that bind, the per-iteration log, all variables
+fixed, callbacks, faulty objectives, threads and determinism, and the
+status messages."""
 import pickle
+import re
 import subprocess
 import sys
 import textwrap
+import threading
 import warnings
 
 import numpy as np
 import pytest
 import scipy.optimize as so
-from scipy.optimize._numdiff import approx_derivative
 
 import lbfgsb_numba as lb
-from lbfgsb_numba.finite_diff import (central_gradient_njit,
-                                      fd_gradient_njit, finite_difference)
+from lbfgsb_numba import status
+from lbfgsb_numba.bounds import normalize_bounds
+from lbfgsb_numba.projection import projected_gradient_norm
+from lbfgsb_numba.result import OptimizeResult
 from lbfgsb_numba.result import OptimizeResult as PackageResult
-from oracle_problems import (python_wrapper, rosenbrock, rosenbrock_f,
-                             rosenbrock_faulty)
-
-X5 = np.array([-1.2, 1.0, 0.7, 1.3, 0.2])
-
-
-def rosen_any(x):
-    """Rosenbrock in numpy, for real or complex x (complex step)."""
-    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
-
-
-def rosen_float(x):
-    return float(rosen_any(x))
-
+from oracle_problems import (B4, BOX5, PROBLEMS, X4, X5, python_wrapper,
+                             rosen_float, rosenbrock, rosenbrock_f,
+                             rosenbrock_faulty, scipy_bounds)
 
 # --------------------------------------------------------------------------
-# finite differences against scipy's approx_derivative
-# --------------------------------------------------------------------------
-
-H3 = np.finfo(float).eps ** (1 / 3)  # the default '3-point' relative step
-# (x, lower, upper): an interior point, and points at or next to a bound
-# (at the lower / upper bound, a bound closer than the step on one side,
-# a box narrower than two steps, an unbounded coordinate)
-FD_POINTS = {
-    "interior": (np.array([0.3, -0.4, 0.7, 2.0]),
-                 np.array([-1.0, -1.0, 0.0, -np.inf]),
-                 np.array([1.0, 1.0, 1.0, np.inf])),
-    "edge": (np.array([-1.0, 1.0, 0.5 + 1e-6, 2.0]),
-             np.array([-1.0, -1.0, 0.5, -np.inf]),
-             np.array([1.0, 1.0, 1.0, 2.0 + 3e-6])),
-    "narrow": (np.array([0.5, 0.5, 1.0, -3.0]),
-               np.array([0.5 - 0.7 * H3, 0.5 - 0.2 * H3, 1.0 - 1e-3, -3.0]),
-               np.array([0.5 + 0.8 * H3, 0.5 + 0.9 * H3, 1.0, -3.0 + 1e-7])),
-}
-REL_STEPS = {"default": None, "scalar": 1e-5,
-             "per-variable": np.array([1e-4, 1e-6, 3e-5, 1e-7])}
-
-
-@pytest.mark.parametrize("point", sorted(FD_POINTS))
-@pytest.mark.parametrize("rel", sorted(REL_STEPS))
-@pytest.mark.parametrize("scheme", ["2-point", "3-point", "cs"])
-def test_gradient_equals_approx_derivative(scheme, rel, point):
-    x, lo, up = FD_POINTS[point]
-    rel_step = REL_STEPS[rel]
-    fun = rosen_any if scheme == "cs" else python_wrapper(rosenbrock_f)
-    f0 = float(fun(x))
-    ref, info = approx_derivative(fun, x, method=scheme, rel_step=rel_step,
-                                  f0=f0, bounds=(lo, up), full_output=True)
-    g, used = finite_difference(fun, x, f0, (), lo, up, rel_step=rel_step,
-                                scheme=scheme)
-    np.testing.assert_array_equal(g, ref)
-    assert used == info["nfev"] == (2 if scheme == "3-point" else 1) * 4
-    if scheme == "cs":
-        return
-    # the compiled kernels give the same bits with an @njit objective
-    kernel = central_gradient_njit if scheme == "3-point" else \
-        fd_gradient_njit
-    g_njit = np.empty(4)
-    rel_arr = np.empty(0) if rel_step is None else \
-        np.ascontiguousarray(np.broadcast_to(rel_step, (4,)), dtype=float)
-    used_njit = kernel(rosenbrock_f, x, f0, (), lo, up, np.empty(0), rel_arr,
-                       g_njit, np.empty(4))
-    np.testing.assert_array_equal(g_njit, ref)
-    assert used_njit == used
-
-
-def test_central_steps_stay_in_the_box():
-    """Every point where '3-point' evaluates f lies in the box, and the
-    one-sided formula is used exactly where a central pair does not fit."""
-    x, lo, up = FD_POINTS["edge"]
-    seen = []
-
-    def recording(z):
-        seen.append(z.copy())
-        return rosen_float(z)
-
-    finite_difference(recording, x, rosen_float(x), (), lo, up,
-                      scheme="3-point")
-    points = np.array(seen)
-    assert ((points >= lo) & (points <= up)).all()
-    # variable 0 sits at its lower bound: x + h and x + 2h, both above it
-    steps0 = points[0:2, 0] - x[0]
-    assert (steps0 > 0).all()
-    assert steps0[1] == pytest.approx(2 * steps0[0], rel=1e-9)
-    # variable 3 is 3e-6 below its upper bound, less than the step: the
-    # backward one-sided pair x - h, x - 2h
-    steps3 = points[6:8, 3] - x[3]
-    assert (steps3 < 0).all()
-    assert steps3[1] == pytest.approx(2 * steps3[0], rel=1e-9)
-
-
-def test_fixed_variable_is_not_differenced():
-    lo = np.array([-1.0, 0.25, -1.0])
-    up = np.array([1.0, 0.25, 1.0])
-    x = np.array([0.5, 0.25, -0.5])
-    for scheme, per_var in (("2-point", 1), ("3-point", 2), ("cs", 1)):
-        fun = rosen_any if scheme == "cs" else rosen_float
-        g, used = finite_difference(fun, x, rosen_float(x), (), lo, up,
-                                    scheme=scheme)
-        assert used == 2 * per_var and g[1] == 0.0
-
-
-def test_bad_finite_diff_rel_step():
-    for bad, exc in ((-1e-6, ValueError), (np.nan, ValueError),
-                     (np.ones(3), ValueError), ("big", TypeError)):
-        with pytest.raises(exc, match="finite_diff_rel_step"):
-            lb.minimize(rosen_float, X5, jac="3-point",
-                        options={"finite_diff_rel_step": bad})
-
-
-# --------------------------------------------------------------------------
-# whole solves with '3-point' and 'cs' against scipy
-# --------------------------------------------------------------------------
-
-BOX5 = [(-2, 2), (0, 0.99), (0.5, 0.7), (-1, 2), (0.1, 3)]
-
-
-@pytest.mark.parametrize("rel", [None, 1e-6, "per-variable"])
-@pytest.mark.parametrize("bounds", [None, BOX5], ids=["free", "box"])
-@pytest.mark.parametrize("scheme", ["3-point", "cs"])
-def test_solve_equals_scipy(scheme, bounds, rel):
-    if rel == "per-variable":
-        rel = np.array([1e-5, 1e-6, 1e-7, 1e-6, 1e-5])
-    opts = {} if rel is None else {"finite_diff_rel_step": rel}
-    fun = rosen_any if scheme == "cs" else rosen_float
-    ref = so.minimize(fun, X5, method="L-BFGS-B", jac=scheme, bounds=bounds,
-                      options=opts)
-    res = lb.minimize(fun, X5, jac=scheme, bounds=bounds, options=opts)
-    assert (res.nit, res.nfev, res.njev, res.message) == \
-        (ref.nit, ref.nfev, ref.njev, ref.message)
-    np.testing.assert_allclose(res.x, ref.x, rtol=0, atol=1e-8)
-    np.testing.assert_allclose(res.fun, ref.fun, rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(res.jac, ref.jac, rtol=1e-6, atol=1e-7)
-
-
-@pytest.mark.parametrize("bounds", [None, BOX5], ids=["free", "box"])
-def test_central_differences_compiled_equal_python(bounds):
-    """'3-point' with an @njit objective runs on the compiled path with the
-    same iterates as the Python path."""
-    a = lb.minimize(rosenbrock_f, X5, jac="3-point", bounds=bounds)
-    b = lb.minimize(python_wrapper(rosenbrock_f), X5, jac="3-point",
-                    bounds=bounds)
-    np.testing.assert_array_equal(a.x, b.x)
-    np.testing.assert_array_equal(a.jac, b.jac)
-    assert (a.nit, a.nfev, a.fun) == (b.nit, b.nfev, b.fun)
-    assert a.nfev > 2 * len(X5) * a.nit  # 2n calls per gradient
-
-
-def test_fixed_variables_with_central_differences_like_scipy():
-    """scipy removes fixed variables before differencing; skipping them
-    gives the same solve and evaluation count."""
-    bounds = [(-2, 2), (0.5, 0.5), (0.5, 0.7), (-1, 2), (0.2, 0.2)]
-    ref = so.minimize(rosen_float, X5, method="L-BFGS-B", jac="3-point",
-                      bounds=bounds)
-    res = lb.minimize(rosen_float, X5, jac="3-point", bounds=bounds)
-    assert (res.nit, res.nfev) == (ref.nit, ref.nfev)
-    np.testing.assert_allclose(res.x, ref.x, rtol=0, atol=1e-8)
-    assert np.isnan(res.jac[[1, 4]]).all()
-
-
-# --------------------------------------------------------------------------
-# scipy's tests, rewritten: counts, FD from outside the box, isinstance,
-# non-integer maxiter
+# scipy's tests, rewritten: counts, isinstance, non-integer maxiter
 # --------------------------------------------------------------------------
 
 class Counted:
@@ -208,22 +56,6 @@ def test_evaluation_counts_are_the_calls(jac):
     if jac == "callable":
         assert res.njev == c.g_calls
     assert rosenbrock(res.x)[0] < 1e-6
-
-
-@pytest.mark.parametrize("args", [(), (2.0,)])
-@pytest.mark.parametrize("jac", ["2-point", "3-point", None])
-def test_start_outside_the_box_with_finite_differences(jac, args):
-    """x0 outside the box is projected onto it, whatever the scheme."""
-
-    def fun(x, a=2.5):
-        return float((x[0] - a) ** 2 + (x[1] + 0.5) ** 2)
-
-    a = args[0] if args else 2.5
-    res = lb.minimize(fun, [0.0, -1.0], args=args, jac=jac,
-                      bounds=[(1.0, 2.2), (-0.3, 4.0)],
-                      options={"finite_diff_rel_step": None})
-    assert res.success, res.message
-    np.testing.assert_allclose(res.x, [min(a, 2.2), -0.3], atol=1e-6)
 
 
 def test_fixed_variables_give_scipy_results_everywhere():
@@ -259,28 +91,6 @@ def test_iteration_limits_read_as_scipy_reads_them(name, value):
         (ref.nit, ref.nfev, ref.status, ref.message)
     x, f, d = lb.fmin_l_bfgs_b(so.rosen, X5, so.rosen_der, **{name: value})
     assert (d["nit"], d["funcalls"]) == (ref.nit, ref.nfev)
-
-
-@pytest.mark.parametrize("name, value", [
-    ("maxcor", 5.0), ("maxcor", 2.5), ("maxcor", True), ("maxls", 5.0),
-    ("maxls", np.float64(5.5)), ("maxiter", "5"), ("maxfun", None),
-    ("maxiter", [5])])
-def test_integer_options_scipy_refuses(name, value):
-    with pytest.raises(TypeError):
-        so.minimize(so.rosen, X5, jac=so.rosen_der, method="L-BFGS-B",
-                    options={name: value})
-    with pytest.raises(TypeError, match=name):
-        lb.minimize(so.rosen, X5, jac=so.rosen_der, options={name: value})
-
-
-def test_integer_options_we_refuse_more_clearly():
-    """Where scipy fails obscurely or ignores the value, a ValueError
-    naming the option."""
-    for name, value in (("maxcor", 0), ("maxcor", -1), ("maxls", 0),
-                        ("maxiter", np.nan), ("maxfun", np.nan)):
-        with pytest.raises(ValueError, match=name):
-            lb.minimize(so.rosen, X5, jac=so.rosen_der,
-                        options={name: value})
 
 
 def test_iprint_and_disp_numbers():
@@ -480,3 +290,463 @@ def test_as_scipy_method():
     with pytest.raises(ValueError, match="constraints"):
         so.minimize(so.rosen, X5, method=lb.minimize,
                     constraints={"type": "ineq", "fun": lambda x: x[0]})
+
+
+# --------------------------------------------------------------------------
+# options that bind, like scipy
+# --------------------------------------------------------------------------
+
+def test_eps_with_finite_differences_like_scipy():
+    # (larger steps make the gradient, hence the path, depend less on the
+    # last bits of the iterates, which BLAS sums change in scipy)
+    p = _problem("sine_wells_nonconvex")
+    f_only = python_wrapper(lambda x, w: p.fg(x, w)[0])
+    results = []
+    for eps in (1e-5, 1e-4):
+        res = lb.minimize(f_only, p.x0, args=p.args, bounds=p.bounds,
+                          options={"eps": eps})
+        ref = so.minimize(f_only, p.x0, args=p.args,
+                                      bounds=p.bounds, method="L-BFGS-B",
+                                      options={"eps": eps})
+        _assert_like_scipy(res, ref)
+        np.testing.assert_allclose(res.jac, ref.jac, rtol=1e-6, atol=1e-9)
+        results.append(res)
+    a, b = results
+    assert (a.nit, a.nfev) != (b.nit, b.nfev) or \
+        np.abs(a.x - b.x).max() > 1e-6
+    assert np.abs(a.jac - b.jac).max() > 1e-6
+
+
+def _problem(name):
+    return next(p for p in PROBLEMS if p.name == name)
+
+
+def _same_message(ours, ref):
+    # scipy prints no reason after "ABNORMAL: "; ours does (README)
+    return ours == ref or (ref == "ABNORMAL: " and ours.startswith(ref))
+
+
+def _assert_like_scipy(res, ref, rtol=1e-9, atol=1e-12):
+    assert (res.nit, res.nfev, res.status, res.success) == \
+        (ref.nit, ref.nfev, ref.status, ref.success)
+    assert _same_message(res.message, ref.message), (res.message,
+                                                     ref.message)
+    np.testing.assert_allclose(res.x, ref.x, rtol=rtol, atol=atol)
+
+
+def test_maxls_binds_like_scipy():
+    fun = python_wrapper(rosenbrock)
+    p = _problem("rosenbrock_10_box")
+    bounds = scipy_bounds(p.bounds, p.x0.size)
+    default = lb.minimize(fun, p.x0, jac=True, bounds=bounds)
+    ref = so.minimize(fun, p.x0, jac=True, bounds=bounds,
+                                  method="L-BFGS-B")
+    _assert_like_scipy(default, ref)
+    assert default.nfev > default.nit + 1  # some searches take trials
+    two = lb.minimize(fun, p.x0, jac=True, bounds=bounds,
+                      options={"maxls": 2})
+    ref = so.minimize(fun, p.x0, jac=True, bounds=bounds,
+                                  method="L-BFGS-B", options={"maxls": 2})
+    _assert_like_scipy(two, ref)
+    assert two.success and (two.nit, two.nfev) != (default.nit,
+                                                   default.nfev)
+    # maxls=1: a search that needs a second trial fails, after a few
+    # iterations, at the same point as scipy's
+    p = _problem("rosenbrock_10")
+    default = lb.minimize(fun, p.x0, jac=True)
+    one = lb.minimize(fun, p.x0, jac=True, options={"maxls": 1})
+    ref = so.minimize(fun, p.x0, jac=True, method="L-BFGS-B",
+                                  options={"maxls": 1})
+    _assert_like_scipy(one, ref)
+    assert default.success and not one.success and one.status == 2
+    assert one.message.startswith("ABNORMAL") and 0 < one.nit < default.nit
+
+
+@pytest.mark.parametrize("jac", [True, None])
+def test_small_maxfun_like_scipy(jac):
+    fg = python_wrapper(rosenbrock)
+    fun = fg if jac else python_wrapper(rosenbrock_f)
+    x0 = _problem("rosenbrock_10").x0
+    for maxfun in (1, 10, 25):
+        res = lb.minimize(fun, x0, jac=jac, options={"maxfun": maxfun})
+        ref = so.minimize(fun, x0, jac=jac, method="L-BFGS-B",
+                                      options={"maxfun": maxfun})
+        _assert_like_scipy(res, ref)
+        assert res.status == 1 and res.nfev > maxfun
+        assert res.message == ("STOP: TOTAL NO. OF F,G EVALUATIONS "
+                               "EXCEEDS LIMIT")
+
+
+# --------------------------------------------------------------------------
+# the per-iteration log (scipy's is a no-op; ours follows L-BFGS-B's levels):
+# it, f, |proj g|, step, nfev, at bound
+_ITER_LINE = re.compile(r"^\s*(\d+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\d+)"
+                        r"\s+(\d+)\s*$")
+
+
+def _log_rows(out):
+    return [_ITER_LINE.match(ln).groups() for ln in out.splitlines()
+            if _ITER_LINE.match(ln)]
+
+
+def _iterates(**options):
+    """Iterates (x, f) of the bounded Rosenbrock run, from a callback."""
+    seen = []
+    lb.minimize(python_wrapper(rosenbrock), X4, jac=True, bounds=B4,
+                callback=lambda intermediate_result: seen.append(
+                    (intermediate_result.x.copy(), intermediate_result.fun)),
+                options=options)
+    return seen
+
+
+def test_iprint_99_logs_every_iteration_with_its_columns(capsys):
+    lo, up, nbd = normalize_bounds(B4, 4)
+    res = lb.minimize(python_wrapper(rosenbrock), X4, jac=True, bounds=B4,
+                      options={"iprint": 99, "maxiter": 8})
+    out = capsys.readouterr().out
+    rows = _log_rows(out)
+    seen = _iterates(maxiter=8)
+    assert res.nit == 8 and len(rows) == len(seen) == 8
+    for k, (row, (x, f)) in enumerate(zip(rows, seen), start=1):
+        assert int(row[0]) == k
+        assert float(row[1]) == pytest.approx(f, rel=1e-14, abs=0)
+        pg = projected_gradient_norm(x, rosenbrock(x)[1], lo, up, nbd)
+        assert float(row[2]) == pytest.approx(pg, rel=1e-5)
+        assert int(row[5]) == np.count_nonzero((x == lo) | (x == up))
+    assert int(rows[-1][4]) == res.nfev
+    assert "STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT" in out
+    assert "x =" not in out
+
+
+def test_iprint_levels(capsys):
+    fun = python_wrapper(rosenbrock)
+    lb.minimize(fun, X4, jac=True, bounds=B4, options={"maxiter": 7})
+    assert capsys.readouterr().out == ""
+    lb.minimize(fun, X4, jac=True, bounds=B4,
+                options={"iprint": 0, "maxiter": 7})
+    out = capsys.readouterr().out
+    assert _log_rows(out) == [] and "ITERATIONS REACHED LIMIT" in out
+    lb.minimize(fun, X4, jac=True, bounds=B4,
+                options={"iprint": 3, "maxiter": 7})
+    assert [int(r[0]) for r in _log_rows(capsys.readouterr().out)] == [3, 6]
+    # above 100: x and g after every iteration line
+    seen = _iterates(maxiter=3)
+    lb.minimize(fun, X4, jac=True, bounds=B4,
+                options={"iprint": 101, "maxiter": 3})
+    out = capsys.readouterr().out
+    assert len(_log_rows(out)) == 3
+    xs = re.findall(r"x = \[([^\]]*)\]", out)
+    gs = re.findall(r"g = \[([^\]]*)\]", out)
+    assert len(xs) == len(gs) == 3
+    for (x, _), xt, gt in zip(seen, xs, gs):
+        np.testing.assert_allclose(np.array(xt.split(), float), x,
+                                   rtol=1e-7, atol=1e-8)
+        np.testing.assert_allclose(np.array(gt.split(), float),
+                                   rosenbrock(x)[1], rtol=1e-7, atol=1e-8)
+
+
+def test_disp_prints_a_log(capsys):
+    fun = python_wrapper(rosenbrock)
+    x, f, d = lb.fmin_l_bfgs_b(fun, X4, bounds=B4, maxiter=4, disp=1)
+    out = capsys.readouterr().out
+    rows = _log_rows(out)
+    assert [int(r[0]) for r in rows] == [1, 2, 3, 4]
+    assert float(rows[-1][1]) == pytest.approx(f, rel=1e-14)
+    assert d["task"] in out
+    lb.fmin_l_bfgs_b(fun, X4, bounds=B4, maxiter=4, disp=2)
+    assert [int(r[0]) for r in _log_rows(capsys.readouterr().out)] == [2, 4]
+    # disp=0 silences the log whatever iprint says (as in scipy)
+    lb.fmin_l_bfgs_b(fun, X4, bounds=B4, maxiter=4, disp=0, iprint=99)
+    assert capsys.readouterr().out == ""
+    lb.minimize(fun, X4, jac=True, bounds=B4,
+                options={"disp": True, "maxiter": 2})
+    assert len(_log_rows(capsys.readouterr().out)) == 2
+
+
+# --------------------------------------------------------------------------
+# every variable fixed by its bounds
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("jac", [True, None, "2-point"])
+def test_all_variables_fixed_like_scipy(jac):
+    fun = python_wrapper(rosenbrock) if jac is True else \
+        python_wrapper(rosenbrock_f)
+    bounds = [(0.5, 0.5), (2.0, 2.0), (-1.0, -1.0)]
+    calls = []
+
+    def counted(x):
+        calls.append(x.copy())
+        return fun(x)
+
+    res = lb.minimize(counted, np.zeros(3), jac=jac, bounds=bounds)
+    ref = so.minimize(fun, np.zeros(3), jac=jac, bounds=bounds,
+                                  method="L-BFGS-B")
+    assert res.message == ref.message == \
+        "All independent variables were fixed by bounds."
+    assert (res.nfev, res.njev, res.success) == (ref.nfev, ref.njev,
+                                                 ref.success) == (1, 0, True)
+    assert len(calls) == 1
+    np.testing.assert_array_equal(res.x, ref.x)
+    assert res.fun == ref.fun == rosenbrock(res.x)[0]
+
+
+def test_all_variables_fixed_does_not_call_a_separate_jac():
+    bounds = [(0.5, 0.5), (2.0, 2.0)]
+    jac_calls = []
+
+    def jac(x):
+        jac_calls.append(x.copy())
+        return rosenbrock(x)[1]
+
+    f = python_wrapper(rosenbrock_f)
+    res = lb.minimize(f, np.zeros(2), jac=jac, bounds=bounds)
+    ref = so.minimize(f, np.zeros(2), jac=jac, bounds=bounds,
+                                  method="L-BFGS-B")
+    assert jac_calls == [] and (res.nfev, res.njev) == (ref.nfev, ref.njev)
+    assert res.fun == ref.fun and np.isnan(res.jac).all()
+
+
+# --------------------------------------------------------------------------
+# callbacks
+# --------------------------------------------------------------------------
+
+def _stop_at(k):
+    calls = []
+
+    def callback(xk):
+        calls.append(xk.copy())
+        if len(calls) == k:
+            raise StopIteration
+    return callback, calls
+
+
+def test_old_style_callback_stop_iteration_in_minimize():
+    fun = python_wrapper(rosenbrock)
+    cb, calls = _stop_at(4)
+    res = lb.minimize(fun, X4, jac=True, bounds=B4, callback=cb)
+    cb_ref, calls_ref = _stop_at(4)
+    ref = so.minimize(fun, X4, jac=True, bounds=B4,
+                                  method="L-BFGS-B", callback=cb_ref)
+    assert (res.status, res.success, res.message) == \
+        (ref.status, ref.success, ref.message) == \
+        (99, False, "`callback` raised `StopIteration`.")
+    assert (res.nit, res.nfev) == (ref.nit, ref.nfev)
+    assert res.nit == len(calls) == len(calls_ref) == 4
+    np.testing.assert_array_equal(res.x, calls[-1])
+    np.testing.assert_allclose(res.x, ref.x, rtol=1e-9)
+
+
+def _new_style_stop(k):
+    calls = []
+
+    def callback(intermediate_result):
+        calls.append(intermediate_result.x.copy())
+        if len(calls) == k:
+            raise StopIteration
+    return callback
+
+
+@pytest.mark.parametrize("style", ["old", "new"])
+def test_callback_through_scipy_custom_method(style):
+    fun = python_wrapper(rosenbrock)
+    results = []
+    for method in (lb.minimize, "L-BFGS-B"):
+        cb = _stop_at(3)[0] if style == "old" else _new_style_stop(3)
+        results.append(so.minimize(fun, X4, jac=True, bounds=B4,
+                                               method=method, callback=cb))
+    res, ref = results
+    assert (res.nit, res.nfev, res.status, res.success, res.message) == \
+        (ref.nit, ref.nfev, ref.status, ref.success, ref.message)
+    assert res.nit == 3 and res.status == 99
+    np.testing.assert_allclose(res.x, ref.x, rtol=1e-9)
+
+
+# --------------------------------------------------------------------------
+# the package's own result class
+# --------------------------------------------------------------------------
+
+def test_optimize_result_behaves_like_scipy():
+    r = OptimizeResult(x=np.arange(3.0), fun=1.5, message="ok")
+    assert r.fun == r["fun"] == 1.5
+    r.nit = 3
+    assert r["nit"] == 3 and "nit" in dir(r)
+    with pytest.raises(AttributeError):
+        r.missing
+    text = repr(r)
+    assert "fun: 1.5" in text and "message: 'ok'" in text
+
+
+# --------------------------------------------------------------------------
+# faulty objectives: nothing lost, nothing hangs
+# --------------------------------------------------------------------------
+
+def rosen(x):
+    f = float(np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2))
+    g = np.zeros_like(x)
+    g[:-1] = -400 * x[:-1] * (x[1:] - x[:-1] ** 2) - 2 * (1 - x[:-1])
+    g[1:] += 200 * (x[1:] - x[:-1] ** 2)
+    return f, g
+
+
+def test_nonfinite_at_start_stops_at_once():
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        return np.nan, np.ones_like(x)
+
+    x, fval, d = lb.fmin_l_bfgs_b(f, [1.0, 2.0])
+    assert len(calls) == 1
+    assert d["warnflag"] == 2
+    assert d["task"].startswith("ABNORMAL") and "STARTING POINT" in d["task"]
+    np.testing.assert_array_equal(x, [1.0, 2.0])
+
+    def g_inf(x):
+        return 1.0, np.array([np.inf, 0.0])
+
+    res = lb.minimize(g_inf, [0.0, 0.0], jac=True)
+    assert not res.success and res.status == 2 and res.nit == 0
+
+
+def test_nonfinite_trial_point_shrinks_step():
+    # f = sum(x - 2 log x) is NaN for x <= 0 although there are no bounds;
+    # from x0 the secant step overshoots into the invalid region (scipy
+    # stops there with "ABNORMAL: " at x0).
+    nan_trials = []
+
+    def f(x):
+        if np.any(x <= 0):
+            nan_trials.append(x.copy())
+            return np.nan, np.full_like(x, np.nan)
+        return float(np.sum(x - 2.0 * np.log(x))), 1.0 - 2.0 / x
+
+    x, fval, d = lb.fmin_l_bfgs_b(f, [10.0, 12.0, 15.0])
+    assert nan_trials, "the test must visit the invalid region"
+    assert d["warnflag"] == 0, d["task"]
+    np.testing.assert_allclose(x, [2.0, 2.0, 2.0], rtol=1e-4)
+    assert np.isfinite(fval)
+
+
+def test_always_nonfinite_along_direction_returns_last_good_point():
+    # finite only at the start point's neighbourhood x <= 1.0 (first coord)
+    def f(x):
+        if x[0] > 1.0 + 1e-12:
+            return np.inf, np.full_like(x, np.inf)
+        return float(-x[0]), np.array([-1.0, 0.0])
+
+    x0 = np.array([1.0, 0.0])
+    x, fval, d = lb.fmin_l_bfgs_b(f, x0, maxls=5)
+    assert d["task"].startswith("ABNORMAL")
+    assert d["warnflag"] == 2
+    np.testing.assert_array_equal(x, x0)
+    assert fval == -1.0
+    np.testing.assert_array_equal(d["grad"], [-1.0, 0.0])
+    assert d["funcalls"] <= 1 + 2 * 5  # bounded: never hangs
+
+
+class Boom(Exception):
+    pass
+
+
+def test_exception_propagates_unchanged_with_best_point():
+    count = [0]
+
+    def f(x):
+        count[0] += 1
+        if count[0] == 12:
+            raise Boom("objective failed")
+        return rosen(x)
+
+    with pytest.raises(Boom, match="objective failed") as info:
+        lb.fmin_l_bfgs_b(f, np.array([-1.2, 1.0]))
+    best = info.value.lbfgsb_result
+    f0 = rosen(np.array([-1.2, 1.0]))[0]
+    assert best.fun < f0
+    assert best.fun == pytest.approx(rosen(best.x)[0])
+    np.testing.assert_allclose(best.jac, rosen(best.x)[1])
+    assert any("lbfgsb_result" in note for note in info.value.__notes__)
+    # nothing broken: the next solve works and equals a fresh one
+    x, fval, d = lb.fmin_l_bfgs_b(rosen, np.array([-1.2, 1.0]))
+    assert d["warnflag"] == 0
+
+
+def test_keyboard_interrupt_in_callback_propagates():
+    def cb(xk):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt) as info:
+        lb.fmin_l_bfgs_b(rosen, np.array([-1.2, 1.0]), callback=cb)
+    assert info.value.lbfgsb_result.nit == 1
+
+
+def test_result_always_inside_box_even_when_aborted():
+    lo, hi = -0.5, 0.3
+
+    def f(x):
+        return float(np.sum(np.sin(5 * x) + x ** 2)), 5 * np.cos(5 * x) + 2 * x
+
+    x, fval, d = lb.fmin_l_bfgs_b(f, np.linspace(-3, 3, 7),
+                                  bounds=[(lo, hi)] * 7, maxiter=3)
+    assert d["warnflag"] == 1
+    assert (x >= lo).all() and (x <= hi).all()
+
+
+# --------------------------------------------------------------------------
+# threads, determinism and the status messages
+# --------------------------------------------------------------------------
+
+def test_threads_give_bit_identical_results():
+    rng = np.random.default_rng(3)
+    starts = [rng.normal(size=20) for _ in range(6)]
+    bounds = [(-1.0, 2.0)] * 10 + [(None, None)] * 10
+    serial = [lb.fmin_l_bfgs_b(rosen, s, bounds=bounds) for s in starts]
+    out = [None] * len(starts)
+
+    def work(i):
+        out[i] = lb.fmin_l_bfgs_b(rosen, starts[i], bounds=bounds)
+
+    threads = [threading.Thread(target=work, args=(i,))
+               for i in range(len(starts))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for (x1, f1, d1), (x2, f2, d2) in zip(serial, out):
+        np.testing.assert_array_equal(x1, x2)
+        assert f1 == f2 and d1["nit"] == d2["nit"]
+        assert d1["funcalls"] == d2["funcalls"]
+
+
+def test_same_input_same_output_bits():
+    x0 = np.linspace(-2, 2, 30)
+    a = lb.fmin_l_bfgs_b(rosen, x0, bounds=[(-1.5, 1.5)] * 30)
+    b = lb.fmin_l_bfgs_b(rosen, x0, bounds=[(-1.5, 1.5)] * 30)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[2]["grad"], b[2]["grad"])
+    assert a[1] == b[1]
+
+
+def test_status_messages_are_documented():
+    for code in (status.CONV_GRAD, status.CONV_F, status.STOP_MAXFUN,
+                 status.STOP_MAXITER, status.STOP_CALLBACK,
+                 status.ABNORMAL_LINE_SEARCH, status.ABNORMAL_NONFINITE_START,
+                 status.ABNORMAL_NONFINITE_SEARCH,
+                 status.ABNORMAL_NOT_DESCENT):
+        text = status.message(code)
+        assert text.split(":")[0] in ("CONVERGENCE", "STOP", "ABNORMAL")
+        if text.startswith("ABNORMAL"):  # with a reason, unlike scipy's
+            assert len(text) > len("ABNORMAL: ") + 10
+    # the texts scipy gives for the same outcomes, word for word
+    assert status.message(status.CONV_GRAD) == \
+        "CONVERGENCE: NORM OF PROJECTED GRADIENT <= PGTOL"
+    assert status.message(status.CONV_F) == \
+        "CONVERGENCE: RELATIVE REDUCTION OF F <= FACTR*EPSMCH"
+    assert status.message(status.STOP_MAXFUN) == \
+        "STOP: TOTAL NO. OF F,G EVALUATIONS EXCEEDS LIMIT"
+    assert status.message(status.STOP_MAXITER) == \
+        "STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT"
+    # scipy's warnflag: 0 converged, 1 limits, 2 anything else
+    assert status.warnflag(status.CONV_F, 3, 4, 10, 10) == 0
+    assert status.warnflag(status.STOP_MAXITER, 10, 4, 10, 100) == 1
+    assert status.warnflag(status.STOP_MAXFUN, 3, 11, 100, 10) == 1
+    assert status.warnflag(status.ABNORMAL_LINE_SEARCH, 3, 4, 10, 10) == 2
