@@ -128,12 +128,14 @@ def test_solve_equals_scipy(scheme, bounds, rel):
 
 
 @pytest.mark.parametrize("bounds", [None, BOX5], ids=["free", "box"])
-def test_central_differences_compiled_equal_python(bounds):
+def test_central_differences_compiled_equal_python(bounds, compiled_calls):
     """'3-point' with an @njit objective runs on the compiled path with the
     same iterates as the Python path."""
     a = lb.minimize(rosenbrock_f, X5, jac="3-point", bounds=bounds)
+    assert compiled_calls == [rosenbrock_f]
     b = lb.minimize(python_wrapper(rosenbrock_f), X5, jac="3-point",
                     bounds=bounds)
+    assert compiled_calls == [rosenbrock_f]
     np.testing.assert_array_equal(a.x, b.x)
     np.testing.assert_array_equal(a.jac, b.jac)
     assert (a.nit, a.nfev, a.fun) == (b.nit, b.nfev, b.fun)
@@ -206,7 +208,7 @@ def _f_njit(x):
     return np.sum(np.sin(3 * x) * x ** 2) + x[0] * x[-1]
 
 
-def test_finite_differences_skip_fixed_variables_like_scipy():
+def test_finite_differences_skip_fixed_variables_like_scipy(compiled_calls):
     x0 = np.array([-1.2, 1.0, 0.3, 1.0, 0.5])
     bounds = [(-2, 2), (None, None), (0.3, 0.3), (None, 2), (0.7, 0.7)]
     fixed = np.array([False, False, True, False, True])
@@ -236,6 +238,7 @@ def test_finite_differences_skip_fixed_variables_like_scipy():
     # the compiled path (an @njit f) does the same
     a = lb.minimize(rosenbrock_f, x0, bounds=bounds)
     b = lb.minimize(python_wrapper(rosenbrock_f), x0, bounds=bounds)
+    assert compiled_calls == [rosenbrock_f]
     np.testing.assert_array_equal(a.x, b.x)
     np.testing.assert_array_equal(a.jac, b.jac)  # NaN at the same places
     assert np.isnan(a.jac[fixed]).all() and a.nfev == b.nfev

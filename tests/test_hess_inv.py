@@ -115,14 +115,15 @@ def test_hess_inv_approximates_true_inverse_on_quadratic():
     np.testing.assert_allclose(np.diag(H)[1:], 1 / h[1:], rtol=0.1)
 
 
-def test_hess_inv_bounded_compiled_path_is_the_two_loop_product():
+def test_hess_inv_bounded_compiled_path_is_the_two_loop_product(
+        compiled_calls):
     x0 = np.tile([-1.2, 1.0], 3)
     bounds = [(-0.5, 0.8), (None, 0.9), (-1.0, None), (0.2, 0.9),
               (-2.0, 2.0), (None, None)]
     # @njit objective, no callback: the compiled path (12 > m: wrapped)
     res = lb.minimize(rosenbrock, x0, jac=True, bounds=bounds,
                       options={"maxcor": 5, "maxiter": 12})
-    assert res.nit == 12
+    assert res.nit == 12 and compiled_calls == [rosenbrock]
     sk, yk = _pairs_from_callback(python_wrapper(rosenbrock), x0, 5, 12,
                                   bounds)
     H = res.hess_inv
