@@ -219,7 +219,7 @@ def test_flat_function_ends_near_its_minimiser_by_the_interval_test(first):
 
 def test_acceptable_first_step_is_kept():
     """A first trial that meets both conditions is returned as it is."""
-    for kind, first in ((0, 0.4), (1, 150.0), (2, 1.0), (3, 1.5)):
+    for kind, first in ((0, 0.4), (1, 150.0), (2, 1.0), (2, 10.0)):
         assert _strong_wolfe(kind, first)
         assert _search_1d(kind, first) == (first, 1, SEARCH_CONVERGED)
 
