@@ -186,75 +186,6 @@ def test_param_bounds_forms_agree():
     _cmp(bounds=mixed)
 
 
-def test_iprint_and_disp_print_a_log(capsys):
-    lb.fmin_l_bfgs_b(python_wrapper(rosenbrock), X0, maxiter=3)
-    assert capsys.readouterr().out == ""
-    lb.fmin_l_bfgs_b(python_wrapper(rosenbrock), X0, maxiter=3, iprint=1)
-    out = capsys.readouterr().out
-    lines = [ln for ln in out.splitlines() if ln.strip()[:1].isdigit()]
-    assert len(lines) == 3 and lines[0].split()[0] == "1"
-    assert "STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT" in out
-    lb.minimize(python_wrapper(rosenbrock), X0, jac=True,
-                options={"disp": True, "maxiter": 2})
-    assert "ITERATIONS REACHED LIMIT" in capsys.readouterr().out
-
-
-def test_callback_gets_copies_of_iterates_like_scipy():
-    ours, ref = [], []
-
-    def cb_ours(xk):
-        ours.append(xk)
-        xk[:] = 1e6  # must not affect the solve
-
-    lb.fmin_l_bfgs_b(python_wrapper(rosenbrock), X0, callback=cb_ours,
-                     maxiter=15)
-    scipy_optimize.fmin_l_bfgs_b(python_wrapper(rosenbrock), X0,
-                                 callback=lambda xk: ref.append(xk.copy()),
-                                 maxiter=15)
-    assert len(ours) == len(ref) == 15
-    # (the first copy was overwritten by the callback itself)
-    x, f, d = lb.fmin_l_bfgs_b(python_wrapper(rosenbrock), X0, maxiter=15,
-                               callback=lambda xk: None)
-    np.testing.assert_allclose(x, ref[-1], rtol=1e-9)
-
-
-def test_callback_halting_semantics():
-    fun = python_wrapper(rosenbrock)
-    calls = []
-
-    def new_style(intermediate_result):
-        calls.append((intermediate_result.x.copy(), intermediate_result.fun))
-        if len(calls) == 3:
-            raise StopIteration
-
-    res = lb.minimize(fun, X0, jac=True, callback=new_style)
-    ref_calls = []
-
-    def ref_new_style(intermediate_result):
-        ref_calls.append(intermediate_result.fun)
-        if len(ref_calls) == 3:
-            raise StopIteration
-
-    ref = scipy_optimize.minimize(fun, X0, jac=True, method="L-BFGS-B",
-                                  callback=ref_new_style)
-    assert res.nit == ref.nit == 3
-    assert (res.message, res.status, res.success) == \
-        (ref.message, ref.status, ref.success) == \
-        ("`callback` raised `StopIteration`.", 99, False)
-    np.testing.assert_allclose([c[1] for c in calls], ref_calls, rtol=1e-12)
-    assert calls[-1][1] == res.fun
-    # old style callback(xk) raising StopIteration halts too
-    n = [0]
-
-    def old_style(xk):
-        n[0] += 1
-        if n[0] == 2:
-            raise StopIteration
-
-    x, f, d = lb.fmin_l_bfgs_b(fun, X0, callback=old_style)
-    assert d["nit"] == 2 and d["task"] == "STOP: CALLBACK REQUESTED HALT"
-
-
 def test_minimize_options_and_jac_forms():
     fun = python_wrapper(rosenbrock)
     f_only = _f_only(rosenbrock)
@@ -286,24 +217,6 @@ def test_minimize_options_and_jac_forms():
     for key in ("x", "fun", "jac", "nit", "nfev", "njev", "status",
                 "success", "message", "hess_inv"):
         assert key in res and getattr(res, key) is res[key]
-
-
-def test_usable_as_scipy_custom_method():
-    fun = python_wrapper(rosenbrock)
-    bounds = scipy_optimize.Bounds(np.full(8, -0.5), np.full(8, 0.8))
-    res = scipy_optimize.minimize(fun, X0, jac=True, bounds=bounds,
-                                  method=lb.minimize,
-                                  options={"maxcor": 10})
-    ref = scipy_optimize.minimize(fun, X0, jac=True, bounds=bounds,
-                                  method="L-BFGS-B")
-    assert (res.nit, res.nfev, res.message) == (ref.nit, ref.nfev,
-                                                ref.message)
-    np.testing.assert_allclose(res.x, ref.x, rtol=1e-9)
-    seen = []
-    scipy_optimize.minimize(fun, X0, jac=True, method=lb.minimize,
-                            callback=lambda xk: seen.append(xk.copy()),
-                            options={"maxiter": 4})
-    assert len(seen) == 4
 
 
 # Bounded problems too large for the dense model (n > 8 + m/2): the compact

@@ -563,6 +563,65 @@ def test_callback_through_scipy_custom_method(style):
     np.testing.assert_allclose(res.x, ref.x, rtol=1e-9)
 
 
+X0 = np.tile([-1.2, 1.0], 4)
+
+
+def test_callback_gets_copies_of_iterates_like_scipy():
+    ours, ref = [], []
+
+    def cb_ours(xk):
+        ours.append(xk)
+        xk[:] = 1e6  # must not affect the solve
+
+    lb.fmin_l_bfgs_b(python_wrapper(rosenbrock), X0, callback=cb_ours,
+                     maxiter=15)
+    so.fmin_l_bfgs_b(python_wrapper(rosenbrock), X0,
+                                 callback=lambda xk: ref.append(xk.copy()),
+                                 maxiter=15)
+    assert len(ours) == len(ref) == 15
+    # (the first copy was overwritten by the callback itself)
+    x, f, d = lb.fmin_l_bfgs_b(python_wrapper(rosenbrock), X0, maxiter=15,
+                               callback=lambda xk: None)
+    np.testing.assert_allclose(x, ref[-1], rtol=1e-9)
+
+
+def test_callback_halting_semantics():
+    fun = python_wrapper(rosenbrock)
+    calls = []
+
+    def new_style(intermediate_result):
+        calls.append((intermediate_result.x.copy(), intermediate_result.fun))
+        if len(calls) == 3:
+            raise StopIteration
+
+    res = lb.minimize(fun, X0, jac=True, callback=new_style)
+    ref_calls = []
+
+    def ref_new_style(intermediate_result):
+        ref_calls.append(intermediate_result.fun)
+        if len(ref_calls) == 3:
+            raise StopIteration
+
+    ref = so.minimize(fun, X0, jac=True, method="L-BFGS-B",
+                                  callback=ref_new_style)
+    assert res.nit == ref.nit == 3
+    assert (res.message, res.status, res.success) == \
+        (ref.message, ref.status, ref.success) == \
+        ("`callback` raised `StopIteration`.", 99, False)
+    np.testing.assert_allclose([c[1] for c in calls], ref_calls, rtol=1e-12)
+    assert calls[-1][1] == res.fun
+    # old style callback(xk) raising StopIteration halts too
+    n = [0]
+
+    def old_style(xk):
+        n[0] += 1
+        if n[0] == 2:
+            raise StopIteration
+
+    x, f, d = lb.fmin_l_bfgs_b(fun, X0, callback=old_style)
+    assert d["nit"] == 2 and d["task"] == "STOP: CALLBACK REQUESTED HALT"
+
+
 # --------------------------------------------------------------------------
 # the package's own result class
 # --------------------------------------------------------------------------
