@@ -138,20 +138,6 @@ def test_param_factr_and_pgtol():
     assert d["task"] == "CONVERGENCE: NORM OF PROJECTED GRADIENT <= PGTOL"
 
 
-def test_param_maxiter_and_maxfun():
-    x, f, d = _cmp(maxiter=5)
-    assert d["task"] == "STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT"
-    assert d["nit"] == 5 and d["warnflag"] == 1
-    x, f, d = _cmp(maxfun=7)
-    assert d["task"] == "STOP: TOTAL NO. OF F,G EVALUATIONS EXCEEDS LIMIT"
-    assert d["warnflag"] == 1 and d["funcalls"] > 7
-
-
-def test_param_maxls():
-    _cmp(maxls=1)
-    _cmp(maxls=2, bounds=[(-0.5, 0.8)] * 8)
-
-
 def test_param_fprime_and_args():
     h, c = np.array([1.0, 4.0, 9.0]), np.array([1.0, -2.0, 0.5])
     f_only = lambda x, h, c: quadratic(x, h, c)[0]  # noqa: E731
