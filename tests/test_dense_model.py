@@ -2,8 +2,6 @@
 B equals the compact matrix, the solves equal scipy's on random small
 bounded problems, and its accuracy on an ill-conditioned problem.
 
-Accuracy on an ill-conditioned problem.
-
 PALMER5B (CUTEst; Palmer's chemical-kinetics fit, n = 9, two variables
 bounded below) is a bounded least-squares problem whose Hessian is very
 ill-conditioned (an even polynomial of degree 12 in x in [0, 1.57] plus a
