@@ -154,6 +154,12 @@ def build():
 PROBLEMS = build()
 
 
+# a bounded Rosenbrock start used across the test files: both sides, one
+# side and no bound
+X4 = np.array([-1.2, 1.0, -1.2, 1.0])
+B4 = [(-2.0, 2.0), (-0.5, 0.8), (None, 2.0), (0.0, None)]
+
+
 def python_wrapper(fg):
     """Plain-Python objective (forces the Python path)."""
     def fun(x, *args):
@@ -229,3 +235,23 @@ def dense_compact_matrix(ws):
     M = np.linalg.inv(np.block([[-D, L.T], [L, theta * S.T @ S]]))
     W = np.hstack([Y, theta * S])
     return theta * np.eye(S.shape[0]) - W @ M @ W.T
+
+
+X5 = np.array([-1.2, 1.0, 0.7, 1.3, 0.2])
+
+
+def rosen_any(x):
+    """Rosenbrock in numpy, for real or complex x (complex step)."""
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def rosen_float(x):
+    return float(rosen_any(x))
+
+
+BOX5 = [(-2, 2), (0, 0.99), (0.5, 0.7), (-1, 2), (0.1, 3)]
+
+
+def quad(x):
+    """A plain-Python quadratic with its minimum at 1.5 (input checks)."""
+    return float(np.sum((x - 1.5) ** 2)), 2.0 * (x - 1.5)

@@ -64,18 +64,6 @@ def test_minimize_matches_scipy(p):
     assert res.fun <= ref.fun + 1e-12 * max(1.0, abs(ref.fun))
 
 
-@pytest.mark.parametrize("name", ["rosenbrock_2", "quadratic_box_active",
-                                  "rosenbrock_6_fixed_mixed"])
-def test_compiled_path_matches_python_path(name):
-    p = next(q for q in PROBLEMS if q.name == name)
-    py = lb.fmin_l_bfgs_b(python_wrapper(p.fg), p.x0, args=p.args,
-                          bounds=p.bounds)
-    co = lb.fmin_l_bfgs_b(p.fg, p.x0, args=p.args, bounds=p.bounds)
-    np.testing.assert_array_equal(py[0], co[0])
-    assert (py[1], py[2]["nit"], py[2]["funcalls"], py[2]["task"]) == \
-        (co[1], co[2]["nit"], co[2]["funcalls"], co[2]["task"])
-
-
 def _f_only(fg):
     return lambda x, *a: fg(x, *a)[0]
 
@@ -150,20 +138,6 @@ def test_param_factr_and_pgtol():
     assert d["task"] == "CONVERGENCE: NORM OF PROJECTED GRADIENT <= PGTOL"
 
 
-def test_param_maxiter_and_maxfun():
-    x, f, d = _cmp(maxiter=5)
-    assert d["task"] == "STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT"
-    assert d["nit"] == 5 and d["warnflag"] == 1
-    x, f, d = _cmp(maxfun=7)
-    assert d["task"] == "STOP: TOTAL NO. OF F,G EVALUATIONS EXCEEDS LIMIT"
-    assert d["warnflag"] == 1 and d["funcalls"] > 7
-
-
-def test_param_maxls():
-    _cmp(maxls=1)
-    _cmp(maxls=2, bounds=[(-0.5, 0.8)] * 8)
-
-
 def test_param_fprime_and_args():
     h, c = np.array([1.0, 4.0, 9.0]), np.array([1.0, -2.0, 0.5])
     f_only = lambda x, h, c: quadratic(x, h, c)[0]  # noqa: E731
@@ -198,75 +172,6 @@ def test_param_bounds_forms_agree():
     _cmp(bounds=mixed)
 
 
-def test_iprint_and_disp_print_a_log(capsys):
-    lb.fmin_l_bfgs_b(python_wrapper(rosenbrock), X0, maxiter=3)
-    assert capsys.readouterr().out == ""
-    lb.fmin_l_bfgs_b(python_wrapper(rosenbrock), X0, maxiter=3, iprint=1)
-    out = capsys.readouterr().out
-    lines = [ln for ln in out.splitlines() if ln.strip()[:1].isdigit()]
-    assert len(lines) == 3 and lines[0].split()[0] == "1"
-    assert "STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT" in out
-    lb.minimize(python_wrapper(rosenbrock), X0, jac=True,
-                options={"disp": True, "maxiter": 2})
-    assert "ITERATIONS REACHED LIMIT" in capsys.readouterr().out
-
-
-def test_callback_gets_copies_of_iterates_like_scipy():
-    ours, ref = [], []
-
-    def cb_ours(xk):
-        ours.append(xk)
-        xk[:] = 1e6  # must not affect the solve
-
-    lb.fmin_l_bfgs_b(python_wrapper(rosenbrock), X0, callback=cb_ours,
-                     maxiter=15)
-    scipy_optimize.fmin_l_bfgs_b(python_wrapper(rosenbrock), X0,
-                                 callback=lambda xk: ref.append(xk.copy()),
-                                 maxiter=15)
-    assert len(ours) == len(ref) == 15
-    # (the first copy was overwritten by the callback itself)
-    x, f, d = lb.fmin_l_bfgs_b(python_wrapper(rosenbrock), X0, maxiter=15,
-                               callback=lambda xk: None)
-    np.testing.assert_allclose(x, ref[-1], rtol=1e-9)
-
-
-def test_callback_halting_semantics():
-    fun = python_wrapper(rosenbrock)
-    calls = []
-
-    def new_style(intermediate_result):
-        calls.append((intermediate_result.x.copy(), intermediate_result.fun))
-        if len(calls) == 3:
-            raise StopIteration
-
-    res = lb.minimize(fun, X0, jac=True, callback=new_style)
-    ref_calls = []
-
-    def ref_new_style(intermediate_result):
-        ref_calls.append(intermediate_result.fun)
-        if len(ref_calls) == 3:
-            raise StopIteration
-
-    ref = scipy_optimize.minimize(fun, X0, jac=True, method="L-BFGS-B",
-                                  callback=ref_new_style)
-    assert res.nit == ref.nit == 3
-    assert (res.message, res.status, res.success) == \
-        (ref.message, ref.status, ref.success) == \
-        ("`callback` raised `StopIteration`.", 99, False)
-    np.testing.assert_allclose([c[1] for c in calls], ref_calls, rtol=1e-12)
-    assert calls[-1][1] == res.fun
-    # old style callback(xk) raising StopIteration halts too
-    n = [0]
-
-    def old_style(xk):
-        n[0] += 1
-        if n[0] == 2:
-            raise StopIteration
-
-    x, f, d = lb.fmin_l_bfgs_b(fun, X0, callback=old_style)
-    assert d["nit"] == 2 and d["task"] == "STOP: CALLBACK REQUESTED HALT"
-
-
 def test_minimize_options_and_jac_forms():
     fun = python_wrapper(rosenbrock)
     f_only = _f_only(rosenbrock)
@@ -298,159 +203,6 @@ def test_minimize_options_and_jac_forms():
     for key in ("x", "fun", "jac", "nit", "nfev", "njev", "status",
                 "success", "message", "hess_inv"):
         assert key in res and getattr(res, key) is res[key]
-
-
-def test_usable_as_scipy_custom_method():
-    fun = python_wrapper(rosenbrock)
-    bounds = scipy_optimize.Bounds(np.full(8, -0.5), np.full(8, 0.8))
-    res = scipy_optimize.minimize(fun, X0, jac=True, bounds=bounds,
-                                  method=lb.minimize,
-                                  options={"maxcor": 10})
-    ref = scipy_optimize.minimize(fun, X0, jac=True, bounds=bounds,
-                                  method="L-BFGS-B")
-    assert (res.nit, res.nfev, res.message) == (ref.nit, ref.nfev,
-                                                ref.message)
-    np.testing.assert_allclose(res.x, ref.x, rtol=1e-9)
-    seen = []
-    scipy_optimize.minimize(fun, X0, jac=True, method=lb.minimize,
-                            callback=lambda xk: seen.append(xk.copy()),
-                            options={"maxiter": 4})
-    assert len(seen) == 4
-
-
-# --------------------------------------------------------------- hess_inv
-
-def _dense_two_loop(sk, yk, v):
-    q = v.copy()
-    alphas = []
-    for s, y in zip(sk[::-1], yk[::-1]):
-        a = (s @ q) / (y @ s)
-        alphas.append(a)
-        q -= a * y
-    for (s, y), a in zip(zip(sk, yk), alphas[::-1]):
-        b = (y @ q) / (y @ s)
-        q += s * (a - b)
-    return q
-
-
-def _dense_bfgs_inverse(sk, yk):
-    n = sk.shape[1]
-    H = np.eye(n)
-    for s, y in zip(sk, yk):
-        rho = 1.0 / (y @ s)
-        V = np.eye(n) - rho * np.outer(y, s)
-        H = V.T @ H @ V + rho * np.outer(s, s)
-    return H
-
-
-def _pairs_from_callback(fun, x0, m, maxiter, bounds=None):
-    """The (s, y) pairs of a run, recorded from the iterates (oldest first)."""
-    lo, up = lower_upper(bounds, x0.size)
-    x0 = np.clip(x0, lo, up)
-    xs, gs = [x0.copy()], [fun(x0)[1]]
-
-    def cb(xk):
-        xs.append(xk.copy())
-        gs.append(fun(xk)[1])
-    lb.fmin_l_bfgs_b(fun, x0, m=m, maxiter=maxiter, callback=cb,
-                     bounds=bounds)
-    s = np.diff(np.array(xs), axis=0)[:-1]
-    y = np.diff(np.array(gs), axis=0)[:-1]
-    keep = np.einsum("ij,ij->i", s, y) > 2.2e-16 * np.abs(
-        np.einsum("ij,ij->i", s, np.array(gs[:-2])))
-    return s[keep][-m:], y[keep][-m:]
-
-
-@pytest.mark.parametrize("maxiter", [3, 12])  # 12 > m: the ring has wrapped
-def test_hess_inv_is_the_two_loop_product_in_order(maxiter):
-    fun = python_wrapper(rosenbrock)
-    x0 = np.tile([-1.2, 1.0], 3)
-    res = lb.minimize(fun, x0, jac=True, options={"maxcor": 5,
-                                                   "maxiter": maxiter})
-    # the step of the last iteration is never stored (the solve stops)
-    sk, yk = _pairs_from_callback(fun, x0, 5, maxiter)
-    H = res.hess_inv
-    assert H.n_corrs == len(sk)
-    np.testing.assert_allclose(H.sk, sk, rtol=1e-12, atol=1e-15)
-    v = np.arange(1.0, 7.0)
-    np.testing.assert_allclose(H.matvec(v), _dense_two_loop(sk, yk, v),
-                               rtol=1e-10)
-    np.testing.assert_allclose(H @ v, _dense_two_loop(sk, yk, v), rtol=1e-10)
-    np.testing.assert_allclose(H.todense(), _dense_bfgs_inverse(sk, yk),
-                               rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(H.todense(), H.todense().T, atol=1e-12)
-    if maxiter == 3:  # before the ring wraps scipy's operator agrees
-        ref = scipy_optimize.minimize(fun, x0, jac=True, method="L-BFGS-B",
-                                      options={"maxcor": 5, "maxiter": 3})
-        np.testing.assert_allclose(H.todense(), ref.hess_inv.todense(),
-                                   rtol=1e-9)
-
-
-def test_hess_inv_approximates_true_inverse_on_quadratic():
-    h = np.array([1.0, 2.0, 4.0, 8.0])
-    fun = python_wrapper(quadratic)
-    res = lb.minimize(fun, np.zeros(4), args=(h, np.ones(4)), jac=True,
-                      options={"gtol": 1e-12, "ftol": 1e-15})
-    H = res.hess_inv.todense()
-    true_inv = np.diag(1 / h)
-    # much closer to the true inverse than the initial H0 = I
-    assert np.linalg.norm(H - true_inv) < 0.25 * np.linalg.norm(
-        np.eye(4) - true_inv)
-    np.testing.assert_allclose(np.diag(H)[1:], 1 / h[1:], rtol=0.1)
-
-
-def test_hess_inv_bounded_compiled_path_is_the_two_loop_product():
-    x0 = np.tile([-1.2, 1.0], 3)
-    bounds = [(-0.5, 0.8), (None, 0.9), (-1.0, None), (0.2, 0.9),
-              (-2.0, 2.0), (None, None)]
-    # @njit objective, no callback: the compiled path (12 > m: wrapped)
-    res = lb.minimize(rosenbrock, x0, jac=True, bounds=bounds,
-                      options={"maxcor": 5, "maxiter": 12})
-    assert res.nit == 12
-    sk, yk = _pairs_from_callback(python_wrapper(rosenbrock), x0, 5, 12,
-                                  bounds)
-    H = res.hess_inv
-    assert H.n_corrs == len(sk) == 5
-    np.testing.assert_allclose(H.sk, sk, rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(H.yk, yk, rtol=1e-10, atol=1e-12)
-    for v in (np.arange(1.0, 7.0), np.sin(np.arange(6.0))):
-        np.testing.assert_allclose(H @ v, _dense_two_loop(sk, yk, v),
-                                   rtol=1e-10, atol=1e-14)
-    np.testing.assert_allclose(H.todense(), _dense_bfgs_inverse(sk, yk),
-                               rtol=1e-9, atol=1e-12)
-
-
-def test_hess_inv_linear_operator_interface():
-    fun = python_wrapper(rosenbrock)
-    res = lb.minimize(fun, np.tile([-1.2, 1.0], 3), jac=True,
-                      bounds=[(-0.5, 0.8)] * 6,
-                      options={"maxcor": 4, "maxiter": 9})
-    H = res.hess_inv
-    assert H.shape == (6, 6) and H.dtype == np.float64 and H.n_corrs == 4
-    v = np.linspace(-1.0, 2.0, 6)
-    X = np.random.default_rng(0).normal(size=(6, 3))
-    hv, hx = H @ v, H.matmat(X)
-    assert hv.shape == (6,) and hx.shape == (6, 3)
-    np.testing.assert_allclose(hx[:, 1], H @ X[:, 1], rtol=1e-12)
-    np.testing.assert_allclose(H.todense() @ v, hv, rtol=1e-10, atol=1e-14)
-    for other in (H * v, H.H @ v, H.adjoint() @ v, H.T @ v,
-                  H.transpose() @ v, H.rmatvec(v), H.dot(v), H(v),
-                  H.matvec(v)):
-        np.testing.assert_allclose(other, hv, rtol=1e-14, atol=1e-15)
-    np.testing.assert_allclose(H.matvec(v.reshape(6, 1)), hv.reshape(6, 1),
-                               rtol=1e-14)
-    for other in (H.rmatmat(X), H @ X, H * X, H.dot(X)):
-        np.testing.assert_allclose(other, hx, rtol=1e-14, atol=1e-15)
-    linalg = pytest.importorskip("scipy.sparse.linalg")
-    op = linalg.aslinearoperator(H)
-    assert isinstance(op, linalg.LinearOperator) and op.shape == (6, 6)
-    np.testing.assert_allclose(op @ v, hv, rtol=1e-14, atol=1e-15)
-    np.testing.assert_allclose(op.H @ v, hv, rtol=1e-14, atol=1e-15)
-    np.testing.assert_allclose(op.matmat(X), hx, rtol=1e-14, atol=1e-15)
-    # a solve with it: H is positive definite, cg recovers v from H v
-    sol, info = linalg.cg(op, hv, rtol=1e-12, atol=0.0, maxiter=200)
-    assert info == 0
-    np.testing.assert_allclose(sol, v, rtol=1e-6, atol=1e-8)
 
 
 # Bounded problems too large for the dense model (n > 8 + m/2): the compact

@@ -1,4 +1,7 @@
-"""Bad input on the compiled paths: a gradient of the wrong length or shape,
+"""Input checks (``validation.py``, ``bounds.py``, ``compiled_checks.py``):
+bad input gets a ValueError/TypeError naming the argument, on every entry.
+
+On the compiled paths: a gradient of the wrong length or shape,
 an f that is not a scalar, a forgotten jac=True, and bad bounds, for every
 compiled entry (fmin_l_bfgs_b/minimize with @njit objectives, njit_minimize
 from Python and from inside @njit with prange, minimize_batch serial and
@@ -6,11 +9,14 @@ parallel).  The objectives are module-level and shared, so that each
 (entry, objective) pair is compiled once."""
 import numpy as np
 import pytest
+import scipy.optimize as so
 from numba import njit, prange
 from numba.core.errors import TypingError
 
 import lbfgsb_numba as lb
 from lbfgsb_numba import status
+from lbfgsb_numba.bounds import normalize_bounds
+from oracle_problems import X4, X5, python_wrapper, quad, rosenbrock_f
 
 N = 3
 X0 = np.zeros(N)
@@ -378,3 +384,163 @@ def test_epsilon_and_empty_batch_rows_named():
                          approx_grad=True, epsilon=[1e-8, 1e-8])
     with pytest.raises(ValueError, match="at least one variable"):
         lb.minimize_batch(quad_fg, np.zeros((2, 0)))
+
+
+# ------------------------------------- the Python shell: x0, bounds, options
+
+def test_unknown_jac_scheme_and_2d_x0():
+    f = python_wrapper(rosenbrock_f)
+    for scheme in ("4-point", "central"):
+        with pytest.raises(ValueError, match="jac") as info:
+            lb.minimize(f, X4, jac=scheme)
+        assert scheme in str(info.value)
+    with pytest.raises(ValueError) as ours:
+        lb.minimize(f, np.zeros((2, 2)))
+    with pytest.raises(ValueError) as ref:
+        so.minimize(f, np.zeros((2, 2)), method="L-BFGS-B")
+    assert str(ours.value) == str(ref.value)
+
+
+def test_bounds_forms():
+    lo, up, nbd = normalize_bounds([(None, 1), (0, None), (None, None),
+                                    (-1, 2), (3, 3)], 5)
+    np.testing.assert_array_equal(lo, [-np.inf, 0, -np.inf, -1, 3])
+    np.testing.assert_array_equal(up, [1, np.inf, np.inf, 2, 3])
+    np.testing.assert_array_equal(nbd, [3, 1, 0, 2, 2])
+    lo2, up2, nbd2 = normalize_bounds((lo, up), 5)
+    np.testing.assert_array_equal(nbd2, nbd)
+    lo3, up3, nbd3 = normalize_bounds((0.0, np.inf), 3)  # scalars
+    np.testing.assert_array_equal(nbd3, [1, 1, 1])
+    # n == 2: pairs win, as in scipy
+    lo4, up4, _ = normalize_bounds([(0, 5), (5, 10)], 2)
+    np.testing.assert_array_equal(lo4, [0, 5])
+
+
+@pytest.mark.parametrize("x0, exc, words", [
+    ([1.0, np.nan], ValueError, "x0"),
+    ([np.inf, 1.0], ValueError, "x0"),
+    ([1 + 2j, 0.0], TypeError, "x0"),
+    (["a", "b"], TypeError, "x0"),
+    ([], ValueError, "x0"),
+])
+def test_bad_x0(x0, exc, words):
+    with pytest.raises(exc, match=words):
+        lb.fmin_l_bfgs_b(quad, x0)
+
+
+@pytest.mark.parametrize("bounds, exc, words", [
+    ([(0, np.nan), (0, 1)], ValueError, "NaN"),
+    ([(2, 1), (0, 1)], ValueError, "lower bounds is greater"),
+    ([(0, 1)], ValueError, "length of x0 != length of bounds"),
+    ([(0, 1)] * 3, ValueError, "length of x0 != length of bounds"),
+    ([(np.inf, None), (0, 1)], ValueError, "bounds"),
+    ([("a", 1), (0, 1)], TypeError, "bounds"),
+])
+def test_bad_bounds(bounds, exc, words):
+    with pytest.raises(exc, match=words):
+        lb.fmin_l_bfgs_b(quad, [0.5, 0.5], bounds=bounds)
+
+
+@pytest.mark.parametrize("kw, exc, words", [
+    ({"m": 0}, ValueError, "m"),
+    ({"maxls": 0}, ValueError, "maxls"),
+    ({"maxiter": np.nan}, ValueError, "maxiter"),
+    ({"maxfun": np.nan}, ValueError, "maxfun"),
+    ({"maxls": 2.0}, TypeError, "maxls"),
+    ({"factr": -1.0}, ValueError, "factr"),
+    ({"pgtol": -1e-5}, ValueError, "pgtol"),
+    ({"pgtol": np.nan}, ValueError, "pgtol"),
+    ({"m": 2.5}, TypeError, "m"),
+    ({"maxiter": "10"}, TypeError, "maxiter"),
+])
+def test_bad_options(kw, exc, words):
+    with pytest.raises(exc, match=words):
+        lb.fmin_l_bfgs_b(quad, [0.5, 0.5], **kw)
+
+
+def test_bad_minimize_options():
+    with pytest.raises(ValueError, match="ftol"):
+        lb.minimize(quad, [0.5], jac=True, options={"ftol": -1.0})
+    with pytest.raises(ValueError, match="gtol"):
+        lb.minimize(quad, [0.5], jac=True, options={"gtol": -1.0})
+    with pytest.raises(ValueError, match="eps"):
+        lb.minimize(lambda x: float(x @ x), [0.5], options={"eps": 0.0})
+
+
+@pytest.mark.parametrize("fun, exc, words", [
+    (lambda x: (np.array([1.0, 2.0]), 2 * x), ValueError, "scalar"),
+    (lambda x: (float(x @ x), np.ones(3)), ValueError, "gradient has shape"),
+    (lambda x: (complex(1, 1), 2 * x), TypeError, "complex"),
+    (lambda x: (float(x @ x), 2 * x + 1j), TypeError, "complex"),
+    (lambda x: float(x @ x), ValueError, r"\(f, g\)"),
+])
+def test_bad_objective_output(fun, exc, words):
+    with pytest.raises(exc, match=words):
+        lb.fmin_l_bfgs_b(fun, [0.5, 0.5])
+
+
+def test_accepted_like_scipy():
+    # lists, ints, 0-d x0, numpy scalar / 1-element f, float32 gradient
+    x, f, d = lb.fmin_l_bfgs_b(
+        lambda x: (np.array([np.sum((x - 1.5) ** 2)]),
+                   (2 * (x - 1.5)).astype(np.float32)),
+        [0, 1], bounds=[(None, 1.0), (-np.inf, None)])
+    assert d["warnflag"] == 0
+    np.testing.assert_allclose(x, [1.0, 1.5], atol=1e-5)
+    x, f, d = lb.fmin_l_bfgs_b(lambda x: (np.float64(x[0] ** 2), 2 * x),
+                               np.array(3.0))
+    assert x.shape == (1,) and abs(x[0]) < 1e-5
+    # (lower, upper) arrays and a Bounds-like object
+    class B:
+        lb = np.zeros(3)
+        ub = np.array([1.0, np.inf, 0.5])
+    x1, _, _ = lb.fmin_l_bfgs_b(quad, np.zeros(3), bounds=B())
+    x2, _, _ = lb.fmin_l_bfgs_b(quad, np.zeros(3),
+                                bounds=(np.zeros(3), [1.0, np.inf, 0.5]))
+    np.testing.assert_allclose(x1, [1.0, 1.5, 0.5], atol=1e-6)
+    np.testing.assert_array_equal(x1, x2)
+
+
+def test_large_bounds_arrays_are_vectorised():
+    import sys
+    n = 200_000
+    lines = [0]
+
+    def tracer(frame, event, arg):  # counts executed Python lines
+        if event == "line":
+            lines[0] += 1
+        return tracer
+
+    sys.settrace(tracer)
+    try:
+        lower, upper, nbd = lb.bounds.normalize_bounds(
+            (np.zeros(n), np.full(n, np.inf)), n)
+    finally:
+        sys.settrace(None)
+    assert lines[0] < 1000  # no Python loop over the n variables
+    assert nbd.dtype == np.int32 and (nbd == 1).all()
+    pairs = [(0.0, None)] * 5 + [(None, None)] * 5
+    lower, upper, nbd = lb.bounds.normalize_bounds(pairs, 10)
+    assert list(nbd) == [1] * 5 + [0] * 5
+
+
+@pytest.mark.parametrize("name, value", [
+    ("maxcor", 5.0), ("maxcor", 2.5), ("maxcor", True), ("maxls", 5.0),
+    ("maxls", np.float64(5.5)), ("maxiter", "5"), ("maxfun", None),
+    ("maxiter", [5])])
+def test_integer_options_scipy_refuses(name, value):
+    with pytest.raises(TypeError):
+        so.minimize(so.rosen, X5, jac=so.rosen_der, method="L-BFGS-B",
+                    options={name: value})
+    with pytest.raises(TypeError, match=name):
+        lb.minimize(so.rosen, X5, jac=so.rosen_der, options={name: value})
+
+
+def test_integer_options_we_refuse_more_clearly():
+    """Where scipy fails obscurely or ignores the value, a ValueError
+    naming the option."""
+    for name, value in (("maxcor", 0), ("maxcor", -1), ("maxls", 0),
+                        ("maxiter", np.nan), ("maxfun", np.nan)):
+        with pytest.raises(ValueError, match=name):
+            lb.minimize(so.rosen, X5, jac=so.rosen_der,
+                        options={name: value})

@@ -1,4 +1,8 @@
-"""K of the subspace step stays consistent with the stored pairs and the free
+"""The limited-memory matrices (``bfgs_matrix.py``): the middle matrix M
+against dense numpy, and the inner products behind K against dense numpy on
+every path.
+
+K of the subspace step stays consistent with the stored pairs and the free
 set on every path (the stale-K defect of L-BFGS-B 3.0, repaired).
 
 In the reference code, an iteration whose generalized Cauchy point has no
@@ -17,11 +21,14 @@ import numpy as np
 import pytest
 
 import lbfgsb_numba as lb
+from lbfgsb_numba.bench import rosenbrock_njit
+from lbfgsb_numba.bfgs_matrix import middle_product
 from lbfgsb_numba.bounds import normalize_bounds
 from lbfgsb_numba.driver import step
 from lbfgsb_numba.hess_inv import pairs_in_order
 from lbfgsb_numba.status import FG, NEW_X, message
 from kernel_harness import initialize, new_workspace
+from oracle_problems import step_through
 
 CASE = np.load(os.path.join(os.path.dirname(__file__), "stale_k_case.npz"))
 M = int(CASE["m"])
@@ -73,11 +80,25 @@ def exact_k_products(ws):
     return yzzy, saas, off
 
 
+def dense_k(ws, yzzy, saas, off):
+    """K = [[-D - Y'ZZ'Y/theta, L_a' - R_z'], [L_a - R_z, theta S'AA'S]]
+    (Alg. 778, formk) formed with numpy: D = diag(S'Y), R_z the upper
+    triangle of S'ZZ'Y, L_a the strict lower triangle of S'AA'Y."""
+    st = ws.state[0]
+    col, head, theta = int(st["col"]), int(st["head"]), float(st["theta"])
+    sk, yk = pairs_in_order(ws.s_pairs, ws.y_pairs, head, col)
+    d = np.diag(np.diag(sk @ yk.T))
+    r_z, l_a = np.triu(off), np.tril(off, -1)
+    return np.block([[-d - yzzy / theta, (l_a - r_z).T],
+                     [l_a - r_z, theta * saas]])
+
+
 def solve_checking_k(fg, x0, bounds, dense):
     """Drive the solver with the dense model on or off; at the start of
     every line search whose direction came through K, compare K's inner
-    products with ``exact_k_products``.  Returns (nit, nfev, task, the
-    (nfree, col) of every search, the number of K checks)."""
+    products with ``exact_k_products`` and its factor with ``dense_k``.
+    Returns (nit, nfev, task, the (nfree, col) of every search, the number
+    of K checks)."""
     n = x0.size
     lower, upper, nbd = normalize_bounds(bounds, n)
     ws = new_workspace(n, M)[0]
@@ -104,6 +125,12 @@ def solve_checking_k(fg, x0, bounds, dense):
                                                    atol=1e-12 * scale)
                     np.testing.assert_allclose(kp[M:M + col, :col], off,
                                                rtol=1e-9, atol=1e-12 * scale)
+                    k_dense = dense_k(ws, yzzy, saas, off)
+                    u = np.triu(ws.k_factor[:2 * col, :2 * col])
+                    e = np.diag(np.repeat([-1.0, 1.0], col))
+                    np.testing.assert_allclose(
+                        u.T @ e @ u, k_dense, rtol=1e-8,
+                        atol=1e-10 * np.abs(k_dense).max())
                     checked += 1
             f, g = fg(ws.x.copy())
             ws.state["f"][0] = f
@@ -153,3 +180,35 @@ def test_public_entry_takes_the_exact_k_path(extra):
     np.testing.assert_allclose(x[:12], x_plain, rtol=1e-8, atol=1e-10)
     if extra:
         assert x[-1] == 0.0
+
+
+# ---------------------------------------------------------------------------
+# the middle matrix M against dense numpy
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("iterations", [3, 9])  # ring part-filled, wrapped
+def test_middle_product_is_the_dense_middle_matrix_inverse(iterations):
+    """middle_product gives M v with M = [[-D, L'], [L, theta S'S]]^-1
+    (Byrd, Nocedal & Schnabel 1994, eq. 3.4) formed with numpy from the
+    stored pairs in order; D and L from S'Y."""
+    n, m = 12, 5
+    lower, upper, nbd = normalize_bounds([(-2.0, 2.0)] * n, n)
+    ws = new_workspace(n, m)[0]
+    initialize(ws, np.tile([-1.2, 1.0], n // 2), lower, upper, nbd, m, 0.0,
+               0.0, 20, 15000, 15000)
+    assert step_through(ws, rosenbrock_njit, iterations) == NEW_X
+    st = ws.state[0]
+    col, head, theta = int(st["col"]), int(st["head"]), float(st["theta"])
+    assert st["dense"] == 0 and col == min(iterations - 1, m)
+    sk, yk = pairs_in_order(ws.s_pairs, ws.y_pairs, head, col)
+    sy = sk @ yk.T  # S'Y
+    middle = np.block([[-np.diag(np.diag(sy)), np.tril(sy, -1).T],
+                       [np.tril(sy, -1), theta * sk @ sk.T]])
+    rng = np.random.default_rng(iterations)
+    for _ in range(5):
+        v = rng.normal(size=2 * m)
+        out = np.full(2 * m, np.nan)
+        assert middle_product(ws.sy, ws.t_chol, ws.d_scaling, col,
+                              v[:2 * col].copy(), out) == 0
+        np.testing.assert_allclose(middle @ out[:2 * col], v[:2 * col],
+                                   rtol=1e-9, atol=1e-9 * np.abs(v).max())
