@@ -17,6 +17,7 @@ from lbfgsb_numba.bench import two_exp_njit
 from lbfgsb_numba.bounds import normalize_bounds
 from lbfgsb_numba.dense_model import use_dense
 from lbfgsb_numba.driver import initialize
+from lbfgsb_numba.options import solver_options
 from lbfgsb_numba.projection import projected_gradient_norm
 from lbfgsb_numba.status import message
 from lbfgsb_numba.workspace import new_workspace
@@ -306,7 +307,8 @@ def _drive(fg, x0, bounds, m=10, factr=1e7, pgtol=1e-5):
     n = x0.size
     lower, upper, nbd = normalize_bounds(bounds, n)
     ws = new_workspace(n, m)[0]
-    initialize(ws, x0, lower, upper, nbd, m, factr, pgtol, 20, 15000, 15000)
+    initialize(ws, x0, lower, upper, nbd,
+               solver_options(m=m, factr=factr, pgtol=pgtol))
     task = step_through(ws, fg)
     return ws.state[0].copy(), ws.x.copy(), task
 

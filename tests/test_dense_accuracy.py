@@ -28,6 +28,7 @@ from lbfgsb_numba.bounds import normalize_bounds
 from lbfgsb_numba.dense_model import use_dense
 from lbfgsb_numba.driver import initialize, step
 from lbfgsb_numba.hess_inv import pairs_in_order
+from lbfgsb_numba.options import solver_options
 from lbfgsb_numba.status import FG, NEW_X
 from lbfgsb_numba.workspace import new_workspace
 
@@ -67,7 +68,8 @@ def drive(x0, dense, factr=1e7, pgtol=1e-5, on_search=None):
     n = x0.size
     lower, upper, nbd = normalize_bounds(PALMER_BOUNDS, n)
     ws = new_workspace(n, M)[0]
-    initialize(ws, x0, lower, upper, nbd, M, factr, pgtol, 20, 15000, 15000)
+    initialize(ws, x0, lower, upper, nbd,
+               solver_options(m=M, factr=factr, pgtol=pgtol))
     ws.state["dense"][0] = dense
     st = ws.state[0]
     while True:

@@ -20,6 +20,7 @@ import lbfgsb_numba as lb
 from lbfgsb_numba.bounds import normalize_bounds
 from lbfgsb_numba.driver import initialize, step
 from lbfgsb_numba.hess_inv import pairs_in_order
+from lbfgsb_numba.options import solver_options
 from lbfgsb_numba.status import FG, NEW_X, message
 from lbfgsb_numba.workspace import new_workspace
 
@@ -81,7 +82,7 @@ def solve_checking_k(fg, x0, bounds, dense):
     n = x0.size
     lower, upper, nbd = normalize_bounds(bounds, n)
     ws = new_workspace(n, M)[0]
-    initialize(ws, x0, lower, upper, nbd, M, 1e7, 1e-5, 20, 15000, 15000)
+    initialize(ws, x0, lower, upper, nbd, solver_options(m=M))
     ws.state["dense"][0] = dense
     st = ws.state[0]
     searches, checked, nfev = [], 0, 0

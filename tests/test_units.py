@@ -6,6 +6,7 @@ import pytest
 from lbfgsb_numba.bounds import normalize_bounds
 from lbfgsb_numba.finite_diff import fd_gradient_njit, forward_difference
 from lbfgsb_numba.hess_inv import LbfgsInvHessProduct, pairs_in_order
+from lbfgsb_numba.options import solver_options
 from lbfgsb_numba.result import OptimizeResult
 from lbfgsb_numba.workspace import (INPUT_FIELDS, Workspace, allocate,
                                     field_offsets, new_buffer,
@@ -155,8 +156,8 @@ def test_quasi_newton_point_is_the_compact_newton_step():
     x0 = np.tile([-1.2, 1.0], 3)
     lo, up = np.full(n, -np.inf), np.full(n, np.inf)
     ws = new_workspace(n, m)[0]
-    initialize(ws, x0, lo, up, np.zeros(n, dtype=np.int32), m, 1e7, 1e-5,
-               20, 10, 15000)
+    initialize(ws, x0, lo, up, np.zeros(n, dtype=np.int32),
+               solver_options(m=m, maxiter=10))
     step_through(ws, rosenbrock_njit)
     st = ws.state[0]
     col, head, theta = int(st["col"]), int(st["head"]), float(st["theta"])
@@ -186,7 +187,7 @@ def test_build_dense_is_the_compact_matrix():
     nbd = normalize_bounds(list(zip(lo, up)), n)[2]
     assert use_dense(n, m)
     ws = new_workspace(n, m)[0]
-    initialize(ws, x0, lo, up, nbd, m, 1e7, 1e-5, 20, 15000, 15000)
+    initialize(ws, x0, lo, up, nbd, solver_options(m=m))
     assert step_through(ws, rosenbrock_njit, iterations=7) == NEW_X
     # the pairs of the last completed update (the one after iteration 7
     # is made when the solver is stepped again)
