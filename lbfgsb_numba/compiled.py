@@ -281,8 +281,9 @@ def njit_minimize_from_python(fg, x0, lower, upper, args, *, m, factr,
     options = solver_options(m=m, factr=factr, pgtol=pgtol, maxiter=maxiter,
                              maxfun=maxfun, maxls=maxls)
     with plain_objective_errors():
-        result_, gradient_length = njit_solve(fg, x0, lower, upper, args,
-                                              options)
+        result_, gradient_length = _call_direct(
+            njit_solve, (fg, lower, upper, *args),
+            (fg, x0, lower, upper, args, options))
     if result_.task == ABNORMAL_GRADIENT_LENGTH:
         exc = gradient_shape_error((gradient_length,), n)
         attach_result(exc, result_)
@@ -292,11 +293,11 @@ def njit_minimize_from_python(fg, x0, lower, upper, args, *, m, factr,
 
 _NO_STEPS = np.empty(0)  # read-only use: no finite differences
 
-# Direct entries of the drive loops, per objective and argument types:
-# Numba's own dispatch types every argument on every call (about 7 us for
-# an empty tuple of args, 15 us for two arrays), more than a whole small
-# solve.
-_DRIVE_ENTRIES: dict = {}
+# Direct entries of the drive loops and of ``njit_solve``, per objective
+# and argument types: Numba's own dispatch types every argument on every
+# call (about 7 us for an empty tuple of args, 15 us for two arrays, a few
+# more for the options record), more than a whole small solve.
+_DIRECT_ENTRIES: dict = {}
 _SCALAR_TYPES = (int, float, bool, complex)
 
 
@@ -313,23 +314,32 @@ def _arg_key(a):
     return None
 
 
+def _call_direct(dispatcher, keyed, call):
+    """``dispatcher(*call)`` through a cached direct entry of its overload
+    when the types of ``call`` are known from ``keyed`` (the objective(s)
+    and the arguments whose types vary; the others' types are fixed by
+    the caller)."""
+    arg_keys = tuple(a if is_compiled_function(a) else _arg_key(a)
+                     for a in keyed)
+    if None in arg_keys:
+        return dispatcher(*call)
+    key = (dispatcher, arg_keys)
+    entry = _DIRECT_ENTRIES.get(key)
+    if entry is not None:
+        return entry(*call)
+    out = dispatcher(*call)  # compiles on first use
+    if len(_DIRECT_ENTRIES) >= 256:
+        _DIRECT_ENTRIES.clear()
+    _DIRECT_ENTRIES[key] = overload_entry(dispatcher, call)
+    return out
+
+
 def _call_drive(drive, fun, jac, addresses, n, m, args, lower, upper,
                 abs_steps, rel_step, g_eval, work):
     """``drive(...)`` through a cached direct entry when possible."""
-    arg_keys = tuple(map(_arg_key, args))
-    call = (fun, jac, addresses, n, m, args, lower, upper, abs_steps,
-            rel_step, g_eval, work)
-    if None in arg_keys:
-        return drive(*call)
-    key = (drive, fun, jac, arg_keys)
-    entry = _DRIVE_ENTRIES.get(key)
-    if entry is not None:
-        return entry(*call)
-    task = drive(*call)  # compiles on first use
-    if len(_DRIVE_ENTRIES) >= 256:
-        _DRIVE_ENTRIES.clear()
-    _DRIVE_ENTRIES[key] = overload_entry(drive, call)
-    return task
+    return _call_direct(drive, (fun, jac, *args),
+                        (fun, jac, addresses, n, m, args, lower, upper,
+                         abs_steps, rel_step, g_eval, work))
 
 
 def solve_compiled(fun, jac, x0, args, lower, upper, nbd, options,

@@ -49,13 +49,13 @@ from __future__ import annotations
 import numpy as np
 from llvmlite import binding as llvm_binding
 from llvmlite import ir
-from numba import carray, cfunc, njit, typeof, types
+from numba import carray, cfunc, njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
 from .driver import abandon_evaluation, initialize_at, step_at
 from .first_use import notice_before_compile
-from .options import solver_options
+from .options import OPTIONS_TYPE
 from .status import FG, warnflag
 from .workspace import (BOUND_TYPE, G, LOWER, N_FIELDS, STATE, UPPER, X,
                         pointer_cast, evaluation_views, field_offsets,
@@ -74,8 +74,6 @@ INFO_GRADIENT_LENGTH = 6
 _as_f64 = pointer_cast(types.float64)
 _as_i64 = pointer_cast(types.int64)
 _i64, _f64 = types.int64, types.float64
-# Numba's type of ``options.SolverOptions`` (int64 and float64 fields)
-OPTIONS_TYPE = typeof(solver_options())
 
 
 @njit(cache=True, nogil=True)

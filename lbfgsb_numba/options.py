@@ -21,6 +21,8 @@ import numbers
 from typing import Any, NamedTuple
 
 import numpy as np
+from numba import typeof
+from numba.core.typing.typeof import typeof_impl
 
 # machine epsilon of float64 (2**-52): the unit of factr (``ftol = factr *
 # EPS``) and the rounding threshold of the kernels
@@ -38,6 +40,7 @@ MAXLS = 20             # line-search steps per iteration
 
 NO_LIMIT = 2 ** 62  # an iteration/evaluation count never reached
 _FROM_FTOL = object()  # factr not given: ftol / EPS
+_new_record = tuple.__new__
 
 
 class SolverOptions(NamedTuple):
@@ -79,6 +82,19 @@ class SolverOptions(NamedTuple):
         return {"maxcor": self.m, "ftol": self.factr * EPS,
                 "gtol": self.pgtol, "maxiter": self.maxiter,
                 "maxfun": self.maxfun, "maxls": self.maxls}
+
+
+# Numba's type of every record (``solver_options`` stores Python ints and
+# floats): int64 and float64 fields
+OPTIONS_TYPE = typeof(SolverOptions(1, 1.0, 1.0, 1, 1, 1))
+
+
+@typeof_impl.register(SolverOptions)
+def _typeof_options(value, context):
+    """``OPTIONS_TYPE`` at once (Numba's typing of a named tuple, field by
+    field, takes some 20 us, paid where a record is passed to a compiled
+    function from Python without a direct entry)."""
+    return OPTIONS_TYPE
 
 
 def _check_int(name, value, minimum):
@@ -157,23 +173,21 @@ def solver_options(*, m: Any = MAXCOR, ftol: Any = FTOL,
     """
     if factr is _FROM_FTOL:
         factr = ftol / EPS
-    if (type(m) is int and type(maxiter) is int and type(maxfun) is int and
-            type(maxls) is int and type(factr) is float and
-            type(pgtol) is float and min(m, maxiter, maxfun, maxls) >= 1
-            and factr >= 0.0 and pgtol >= 0.0 and
-            max(maxiter, maxfun) <= NO_LIMIT):
-        pass  # the common case, quickly
-    else:
+    if not (type(m) is int and type(maxiter) is int and
+            type(maxfun) is int and type(maxls) is int and
+            type(factr) is float and type(pgtol) is float and
+            min(m, maxiter, maxfun, maxls) >= 1 and factr >= 0.0 and
+            pgtol >= 0.0 and max(maxiter, maxfun) <= NO_LIMIT):
         _check_int("m (maxcor)", m, 1)
         maxiter = _iteration_limit("maxiter", maxiter, round_up=True)
         maxfun = _iteration_limit("maxfun", maxfun, round_up=False)
         _check_int("maxls", maxls, 1)
         _check_tol("factr (ftol)", factr)
         _check_tol("pgtol (gtol)", pgtol)
+        m, maxls, factr, pgtol = int(m), int(maxls), float(factr), float(pgtol)
     if epsilon is not None and not (type(epsilon) is float and
                                     0.0 < epsilon < math.inf):
         _check_step(epsilon)
-    return SolverOptions(m=int(m), factr=float(factr), pgtol=float(pgtol),
-                         maxiter=int(maxiter), maxfun=int(maxfun),
-                         maxls=int(maxls))
-
+    # (the record's fields in its order, without parsing keywords: this
+    # runs once per solve, a few us matter for small ones)
+    return _new_record(SolverOptions, (m, factr, pgtol, maxiter, maxfun, maxls))

@@ -20,7 +20,8 @@ from lbfgsb_numba.botorch import fmin_l_bfgs_b_batched
 from lbfgsb_numba.compiled import new_buffer, setup_problem
 from lbfgsb_numba.options import (EPS, FACTR, FD_STEP, FTOL, GTOL, MAXCOR,
                                   MAXFUN, MAXITER, MAXLS, NO_LIMIT,
-                                  SolverOptions, solver_options)
+                                  OPTIONS_TYPE, SolverOptions,
+                                  solver_options)
 from lbfgsb_numba.vectorized_batch import minimize_vectorized
 from lbfgsb_numba.workspace import N_FIELDS, STATE, STATE_DTYPE
 
@@ -147,7 +148,9 @@ def test_the_record_has_one_numba_type():
     assert odd == SolverOptions(m=3, factr=2.0, pgtol=0.0, maxiter=5,
                                 maxfun=9, maxls=4)
     assert [type(v) for v in odd] == [int, float, float, int, int, int]
-    assert typeof(odd) == typeof(solver_options()) == entries.OPTIONS_TYPE
+    assert typeof(odd) == OPTIONS_TYPE
+    assert str(OPTIONS_TYPE) == ("SolverOptions(int64, float64, float64, "
+                                 "int64, int64, int64)")
 
 
 def test_the_check_takes_keywords_only():
