@@ -282,7 +282,7 @@ def njit_minimize_from_python(fg, x0, lower, upper, args, *, m, factr,
                              maxfun=maxfun, maxls=maxls)
     with plain_objective_errors():
         result_, gradient_length = _call_direct(
-            njit_solve, (fg, lower, upper, *args),
+            njit_solve, fg, (lower, upper, *args),
             (fg, x0, lower, upper, args, options))
     if result_.task == ABNORMAL_GRADIENT_LENGTH:
         exc = gradient_shape_error((gradient_length,), n)
@@ -314,16 +314,15 @@ def _arg_key(a):
     return None
 
 
-def _call_direct(dispatcher, keyed, call):
+def _call_direct(dispatcher, functions, varying, call):
     """``dispatcher(*call)`` through a cached direct entry of its overload
-    when the types of ``call`` are known from ``keyed`` (the objective(s)
-    and the arguments whose types vary; the others' types are fixed by
-    the caller)."""
-    arg_keys = tuple(a if is_compiled_function(a) else _arg_key(a)
-                     for a in keyed)
+    when the types of ``call`` are known from ``functions`` (the
+    objective(s)) and the types of the arguments ``varying`` (the other
+    arguments' types are fixed by the caller)."""
+    arg_keys = tuple(map(_arg_key, varying))
     if None in arg_keys:
         return dispatcher(*call)
-    key = (dispatcher, arg_keys)
+    key = (dispatcher, functions, arg_keys)
     entry = _DIRECT_ENTRIES.get(key)
     if entry is not None:
         return entry(*call)
@@ -337,7 +336,7 @@ def _call_direct(dispatcher, keyed, call):
 def _call_drive(drive, fun, jac, addresses, n, m, args, lower, upper,
                 abs_steps, rel_step, g_eval, work):
     """``drive(...)`` through a cached direct entry when possible."""
-    return _call_direct(drive, (fun, jac, *args),
+    return _call_direct(drive, (fun, jac), args,
                         (fun, jac, addresses, n, m, args, lower, upper,
                          abs_steps, rel_step, g_eval, work))
 
