@@ -29,7 +29,7 @@ from . import status as _status
 from .api import callback_adapter
 from .bounds import normalize_bounds
 from .checkpoint import (check_state, load_state, restore_workspace,
-                         save_state, workspace_state)
+                         save_state, saved_options, workspace_state)
 from .driver import (PHASE_DONE, PHASE_NEW_X, PHASE_SEARCH, PHASE_START,
                      step_at)
 from .hess_inv import LbfgsInvHessProduct, pairs_in_order
@@ -80,16 +80,6 @@ def _tell_entry():
     example = (solve.addresses, 1, 1, 0.0, np.zeros(4)[::2], 1, False)
     tell_at(*example)
     return overload_entry(tell_at, example)
-
-
-def _saved_options(state, m):
-    """The options of the solve saved in ``state`` (checked by
-    ``check_state``): its record's m, tol = factr * EPS, pgtol and limits."""
-    saved = {key: state[f"state.{key}"].item()
-             for key in ("tol", "pgtol", "maxiter", "maxfun", "maxls")}
-    return solver_options(m=m, ftol=saved["tol"], pgtol=saved["pgtol"],
-                          maxiter=saved["maxiter"], maxfun=saved["maxfun"],
-                          maxls=saved["maxls"])
 
 
 class LbfgsbSolver:
@@ -320,7 +310,7 @@ class LbfgsbSolver:
         lower = np.array(state["lower"], dtype=np.float64)
         upper = np.array(state["upper"], dtype=np.float64)
         nbd = np.array(state["bound_type"], dtype=np.int32)
-        solve = Solve(x, lower, upper, nbd, _saved_options(state, m))
+        solve = Solve(x, lower, upper, nbd, saved_options(state))
         self = cls.__new__(cls)
         self._bind(solve, lower, upper, nbd, callback)
         restore_workspace(state, self._workspace())

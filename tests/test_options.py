@@ -13,7 +13,7 @@ import scipy.optimize as so
 from numba import njit, typeof
 
 import lbfgsb_numba as lb
-from lbfgsb_numba import entries, status
+from lbfgsb_numba import checkpoint, entries, status
 from lbfgsb_numba.ask_tell import LbfgsbSolver
 from lbfgsb_numba.batch_ask_tell import BatchSolver
 from lbfgsb_numba.botorch import fmin_l_bfgs_b_batched
@@ -284,6 +284,43 @@ def test_limits_stop_where_their_own_option_says(maxiter, maxfun, stop):
     lo, up = np.full(2, -np.inf), np.full(2, np.inf)
     res = lb.njit_minimize(quadratic_fg, x0, lo, up, **limits)
     assert (res.task, res.status) == (stop, 1)
+
+
+@pytest.mark.parametrize("limits", [{"maxiter": 0}, {"maxfun": -1},
+                                    {"maxiter": math.inf, "maxls": 2}])
+def test_saved_states_keep_their_options(limits):
+    """A checkpoint holds the options and restores them through the same
+    check: limits <= 0 (scipy: stop after the first iteration) and no limit
+    included; the restored solve ends as the uninterrupted one."""
+    def quadratic(x):
+        return float(np.sum((x - 1.0) ** 2)), 2.0 * (x - 1.0)
+
+    def finish(solver):
+        while not solver.done:
+            solver.tell(*quadratic(solver.ask()))
+        return solver.result()
+
+    solver = LbfgsbSolver(np.array([30.0, -20.0]), **limits)
+    solver.tell(*quadratic(solver.ask()))
+    restored = LbfgsbSolver.from_state(solver.state())
+    assert restored._solve.options == solver._solve.options
+    alone = finish(solver)
+    again = finish(restored)
+    assert (again.nit, again.nfev, again.status, again.message) == \
+        (alone.nit, alone.nfev, alone.status, alone.message)
+    np.testing.assert_array_equal(again.x, alone.x)
+
+
+@pytest.mark.parametrize("field, value, text", [
+    ("state.maxls", np.int64(0), "maxls must be >= 1"),
+    ("state.tol", np.float64(-1.0), r"factr \(ftol\) must be >= 0"),
+    ("state.pgtol", np.float64(np.nan), r"pgtol \(gtol\) must be >= 0")])
+def test_saved_options_are_checked_by_the_one_check(field, value, text):
+    state = LbfgsbSolver(X0).state()
+    state[field] = value
+    state["checksum"] = np.str_(checkpoint.state_checksum(state))
+    with pytest.raises(ValueError, match="inconsistent state: " + text):
+        LbfgsbSolver.from_state(state)
 
 
 # ----------------------------------------------------- the warnflag rule
