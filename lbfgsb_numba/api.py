@@ -18,17 +18,16 @@ from numba.core.registry import CPUDispatcher
 from .bounds import normalize_bounds
 from .finite_diff import difference_gradient, normalize_steps
 from .hess_inv import LbfgsInvHessProduct
+from .options import (EPS, FACTR, FD_STEP, FTOL, GTOL, MAXCOR, MAXFUN,
+                      MAXITER, MAXLS, solver_options)
 from .result import OptimizeResult, result_class
 from .solve import (Solve, attach_last_accepted, driver_entries,
                     solve_result)
 from .status import FG, NEW_X
-from .validation import (as_gradient, as_scalar_f, as_x0,
-                         check_solver_options, iprint_level,
+from .validation import (as_gradient, as_scalar_f, as_x0, iprint_level,
                          optimize_warning, unpack_fg)
 from .warm_start import warm_start_pairs
 from .workspace import G
-
-EPS = float(np.finfo(float).eps)
 
 __all__ = ["fmin_l_bfgs_b", "minimize"]
 
@@ -196,10 +195,12 @@ def _run_python(solve, lower, upper, evaluate, callback, log,
         nfev_slot[0] = nfev
 
 
-def _solve(fun, x0, args, jac, bounds, m, ftol, gtol, abs_step, rel_step,
-           maxfun, maxiter, maxls, callback, iprint, minimize_api=False,
+def _solve(fun, x0, args, jac, bounds, *, m, ftol, gtol, maxiter, maxfun,
+           maxls, abs_step, rel_step, callback, iprint, minimize_api=False,
            scheme="2-point", warm_start=None, checkpoint=None):
     """Common core of fmin_l_bfgs_b and minimize; returns OptimizeResult.
+    The options (m ... maxls, and abs_step) are the user's values, checked
+    here (``options.solver_options``) after x0 and the bounds.
     ``jac``: True, a callable, or None for finite differences by
     ``scheme`` ('2-point', '3-point', 'cs') with ``abs_step`` or
     ``rel_step``.  With ``minimize_api``, scipy.optimize.minimize's
@@ -213,11 +214,9 @@ def _solve(fun, x0, args, jac, bounds, m, ftol, gtol, abs_step, rel_step,
     x0 = as_x0(x0)
     n = x0.shape[0]
     lower, upper, nbd = normalize_bounds(bounds, n)
-    factr = ftol / EPS
-    maxiter, maxfun = check_solver_options(
-        m, factr, gtol, maxiter, maxfun, maxls,
-        abs_step if abs_step is not None else 1e-8)
-    pairs = warm_start_pairs(warm_start, n, int(m))
+    options = solver_options(m=m, ftol=ftol, pgtol=gtol, maxiter=maxiter,
+                             maxfun=maxfun, maxls=maxls, epsilon=abs_step)
+    pairs = warm_start_pairs(warm_start, n, options.m)
     if minimize_api and bounds is not None and (lower == upper).all():
         return _all_fixed(fun, lower, args, jac)
 
@@ -226,30 +225,27 @@ def _solve(fun, x0, args, jac, bounds, m, ftol, gtol, abs_step, rel_step,
             and (jac is True or isinstance(jac, CPUDispatcher) or
                  (jac is None and scheme != "cs"))):
         from .compiled import solve_compiled
-        res = solve_compiled(fun, jac, x0, args, lower, upper, nbd, m, factr,
-                             gtol, maxfun, maxiter, maxls, abs_step, rel_step,
-                             scheme, pairs)
+        res = solve_compiled(fun, jac, x0, args, lower, upper, nbd, options,
+                             abs_step, rel_step, scheme, pairs)
     else:
-        res = _solve_python(fun, x0, args, jac, lower, upper, nbd, m, factr,
-                            gtol, abs_step, rel_step, maxfun, maxiter, maxls,
-                            callback, iprint, minimize_api, scheme, pairs,
-                            checkpoint)
+        res = _solve_python(fun, x0, args, jac, lower, upper, nbd, options,
+                            abs_step, rel_step, callback, iprint,
+                            minimize_api, scheme, pairs, checkpoint)
     if jac is None:
         _unknown_fixed_gradient(res, lower, upper)
     return res
 
 
-def _solve_python(fun, x0, args, jac, lower, upper, nbd, m, factr, gtol,
-                  abs_step, rel_step, maxfun, maxiter, maxls, callback, iprint,
-                  halt_status_99, scheme="2-point", pairs=None,
-                  checkpoint=None):
-    """The solve with a Python objective (reverse communication)."""
+def _solve_python(fun, x0, args, jac, lower, upper, nbd, options, abs_step,
+                  rel_step, callback, iprint, halt_status_99,
+                  scheme="2-point", pairs=None, checkpoint=None):
+    """The solve with a Python objective (reverse communication), with
+    ``options`` (a ``SolverOptions``)."""
     n = x0.shape[0]
     evaluate = _make_objective(fun, jac, args, n, lower, upper, abs_step,
                                rel_step, scheme)
-    solve = Solve(x0, lower, upper, nbd, m, factr, gtol, maxls, maxiter,
-                  maxfun, pairs)
-    log = _Log(iprint, n, m) if iprint >= 0 else None
+    solve = Solve(x0, lower, upper, nbd, options, pairs)
+    log = _Log(iprint, n, solve.m) if iprint >= 0 else None
     after_iteration = None
     if checkpoint is not None:
         from .periodic_checkpoint import iteration_writer
@@ -264,8 +260,7 @@ def _solve_python(fun, x0, args, jac, lower, upper, nbd, m, factr, gtol,
         raise
     st = solve.state()[0]
     res = solve_result(solve, task, st["f"], st["nit"], st["nfev"], njev,
-                       st["head"], st["col"], maxiter, maxfun, log,
-                       st["pg_norm"])
+                       st["head"], st["col"], log, st["pg_norm"])
     if halt_status_99 and int(st["stop_request"]):
         res.update(success=False, status=99,
                    message="`callback` raised `StopIteration`.")
@@ -284,12 +279,12 @@ def _unknown_fixed_gradient(res, lower, upper):
 def fmin_l_bfgs_b(func: Callable[..., Any], x0: Any,
                   fprime: Optional[Callable[..., Any]] = None,
                   args: tuple = (), approx_grad: int = 0,
-                  bounds: Any = None, m: int = 10, factr: float = 1e7,
-                  pgtol: float = 1e-5, epsilon: float = 1e-8,
-                  iprint: int = -1, maxfun: int = 15000,
-                  maxiter: int = 15000, disp: Optional[int] = None,
+                  bounds: Any = None, m: int = MAXCOR, factr: float = FACTR,
+                  pgtol: float = GTOL, epsilon: float = FD_STEP,
+                  iprint: int = -1, maxfun: int = MAXFUN,
+                  maxiter: int = MAXITER, disp: Optional[int] = None,
                   callback: Optional[Callable[..., Any]] = None,
-                  maxls: int = 20) -> tuple[np.ndarray, float, dict]:
+                  maxls: int = MAXLS) -> tuple[np.ndarray, float, dict]:
     """Minimise func(x, *args) subject to bounds with L-BFGS-B.
 
     Same signature, semantics and return value as
@@ -309,9 +304,10 @@ def fmin_l_bfgs_b(func: Callable[..., Any], x0: Any,
         jac = True
     else:
         jac = fprime
-    res = _solve(func, x0, tuple(args), jac, bounds, m, factr * EPS, pgtol,
-                 epsilon, None, maxfun, maxiter, maxls, callback,
-                 iprint_level(iprint, disp))
+    res = _solve(func, x0, tuple(args), jac, bounds, m=m, ftol=factr * EPS,
+                 gtol=pgtol, maxiter=maxiter, maxfun=maxfun, maxls=maxls,
+                 abs_step=epsilon, rel_step=None, callback=callback,
+                 iprint=iprint_level(iprint, disp))
     d = {"grad": res["jac"], "task": res["message"],
          "funcalls": res["nfev"], "nit": res["nit"],
          "warnflag": res["status"]}
@@ -320,8 +316,8 @@ def fmin_l_bfgs_b(func: Callable[..., Any], x0: Any,
 
 # minimize's options and their defaults (scipy's _minimize_lbfgsb)
 _OPTION_DEFAULTS = {
-    "maxcor": 10, "ftol": 2.2204460492503131e-09, "gtol": 1e-5, "eps": 1e-8,
-    "maxfun": 15000, "maxiter": 15000, "maxls": 20,
+    "maxcor": MAXCOR, "ftol": FTOL, "gtol": GTOL, "eps": FD_STEP,
+    "maxfun": MAXFUN, "maxiter": MAXITER, "maxls": MAXLS,
     "finite_diff_rel_step": None, "iprint": -1, "disp": None,
     "callback": None, "workers": None, "warm_start": None,
     "checkpoint": None, "checkpoint_every": None}
@@ -450,11 +446,12 @@ def minimize(fun: Callable[..., Any], x0: Any, args: tuple = (),
         checkpoint = checkpoint_options(opts["checkpoint"],
                                         opts["checkpoint_every"],
                                         grad is not None)
-    return _solve(fun, x0, args, grad, bounds, opts["maxcor"], opts["ftol"],
-                  opts["gtol"],
-                  abs_step, rel_step, opts["maxfun"], opts["maxiter"],
-                  opts["maxls"], callback,
-                  iprint_level(opts["iprint"], opts["disp"]),
+    return _solve(fun, x0, args, grad, bounds, m=opts["maxcor"],
+                  ftol=opts["ftol"], gtol=opts["gtol"],
+                  maxiter=opts["maxiter"], maxfun=opts["maxfun"],
+                  maxls=opts["maxls"], abs_step=abs_step, rel_step=rel_step,
+                  callback=callback,
+                  iprint=iprint_level(opts["iprint"], opts["disp"]),
                   minimize_api=True, scheme=scheme,
                   warm_start=opts["warm_start"], checkpoint=checkpoint)
 

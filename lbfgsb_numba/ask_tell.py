@@ -26,18 +26,20 @@ import numpy as np
 from numba import njit
 
 from . import status as _status
-from .api import EPS, callback_adapter
+from .api import callback_adapter
 from .bounds import normalize_bounds
 from .checkpoint import (check_state, load_state, restore_workspace,
-                         save_state, workspace_state)
+                         save_state, saved_options, workspace_state)
 from .driver import (PHASE_DONE, PHASE_NEW_X, PHASE_SEARCH, PHASE_START,
                      step_at)
 from .hess_inv import LbfgsInvHessProduct, pairs_in_order
+from .options import (FTOL, GTOL, MAXCOR, MAXFUN, MAXITER, MAXLS,
+                      solver_options)
 from .result import OptimizeResult
 from .solve import (Solve, driver_entries, last_accepted, overload_entry,
                     solve_result)
 from .status import FG, NEW_X, STOP_CALLBACK
-from .validation import as_gradient, as_scalar_f, as_x0, check_solver_options
+from .validation import as_gradient, as_scalar_f, as_x0
 from .warm_start import warm_start_pairs
 from .workspace import (G, G_PREV, X_PREV, evaluation_views,
                         workspace_arrays)
@@ -73,7 +75,8 @@ def tell_at(addresses, n, m, f, g, nfev, pause_at_new_x):
 def _tell_entry():
     """Direct entry of ``tell_at`` for gradients of any layout."""
     solve = Solve(np.zeros(1), np.full(1, -np.inf), np.full(1, np.inf),
-                  np.zeros(1, np.int32), 1, 1e7, 1e-5, 20, 1, 1)
+                  np.zeros(1, np.int32),
+                  solver_options(m=1, maxiter=1, maxfun=1))
     example = (solve.addresses, 1, 1, 0.0, np.zeros(4)[::2], 1, False)
     tell_at(*example)
     return overload_entry(tell_at, example)
@@ -114,9 +117,10 @@ class LbfgsbSolver:
                  "_g_slot", "_nfev_slot", "_stop_slot", "_nfev", "_callback",
                  "_user_callback")
 
-    def __init__(self, x0: Any, bounds: Any = None, *, maxcor: int = 10,
+    def __init__(self, x0: Any, bounds: Any = None, *, maxcor: int = MAXCOR,
                  ftol: Optional[float] = None, gtol: Optional[float] = None,
-                 maxiter: int = 15000, maxfun: int = 15000, maxls: int = 20,
+                 maxiter: int = MAXITER, maxfun: int = MAXFUN,
+                 maxls: int = MAXLS,
                  tol: Optional[float] = None,
                  callback: Optional[Callable[..., Any]] = None,
                  warm_start: Any = None):
@@ -124,15 +128,13 @@ class LbfgsbSolver:
         n = x0.shape[0]
         lower, upper, nbd = normalize_bounds(bounds, n)
         if ftol is None:
-            ftol = 2.2204460492503131e-09 if tol is None else tol
+            ftol = FTOL if tol is None else tol
         if gtol is None:
-            gtol = 1e-5 if tol is None else tol
-        factr = ftol / EPS
-        maxiter, maxfun = check_solver_options(maxcor, factr, gtol, maxiter,
-                                               maxfun, maxls, 1e-8)
-        pairs = warm_start_pairs(warm_start, n, int(maxcor))
-        solve = Solve(x0, lower, upper, nbd, maxcor, factr, gtol, maxls,
-                      maxiter, maxfun, pairs)
+            gtol = GTOL if tol is None else tol
+        options = solver_options(m=maxcor, ftol=ftol, pgtol=gtol,
+                                 maxiter=maxiter, maxfun=maxfun, maxls=maxls)
+        pairs = warm_start_pairs(warm_start, n, options.m)
+        solve = Solve(x0, lower, upper, nbd, options, pairs)
         self._bind(solve, lower, upper, nbd, callback)
         self._nfev = 0
         self._task = self._advance(self._addresses, n, self._m)  # FG at x0
@@ -270,8 +272,7 @@ class LbfgsbSolver:
                                     self._ring("y_pairs"), int(st["head"]),
                                     int(st["col"]))))
         res = solve_result(solve, self._task, st["f"], st["nit"], self._nfev,
-                           self._nfev, st["head"], st["col"], st["maxiter"],
-                           st["maxfun"])
+                           self._nfev, st["head"], st["col"])
         res["x"] = res["x"].copy()
         if int(st["stop_request"]):
             res.update(success=False, status=99, message=_STOPPED)
@@ -309,7 +310,7 @@ class LbfgsbSolver:
         lower = np.array(state["lower"], dtype=np.float64)
         upper = np.array(state["upper"], dtype=np.float64)
         nbd = np.array(state["bound_type"], dtype=np.int32)
-        solve = Solve(x, lower, upper, nbd, m, 1e7, 1e-5, 20, 15000, 15000)
+        solve = Solve(x, lower, upper, nbd, saved_options(state))
         self = cls.__new__(cls)
         self._bind(solve, lower, upper, nbd, callback)
         restore_workspace(state, self._workspace())

@@ -25,10 +25,10 @@ from .compiled import (drive_combined_inline, is_compiled_function,
                        setup_problem)
 from .compiled_checks import plain_objective_errors
 from .entries import INFO_SIZE, as_int, buffer_words, result
+from .options import (FTOL, GTOL, MAXCOR, MAXFUN, MAXITER, MAXLS,
+                      solver_options)
 from .result import BatchResult
-from .validation import check_solver_options
 
-EPS = float(np.finfo(float).eps)
 _MAX_ARGS = 10
 
 
@@ -56,10 +56,11 @@ def _rows_at_overload(args, i):
 
 
 @njit(nogil=True)
-def _solve_rows(fun, x0, lower, upper, args, start, stop, m, factr, pgtol,
-                maxiter, maxfun, maxls, x_out, f_out, g_out, nit_out, nfev_out,
-                task_out, status_out, buf, work, info):
-    """Solve problems start..stop-1 one after the other in one work buffer
+def _solve_rows(fun, x0, lower, upper, args, start, stop, options, x_out,
+                f_out, g_out, nit_out, nfev_out, task_out, status_out, buf,
+                work, info):
+    """Solve problems start..stop-1, with ``options`` (a
+    ``SolverOptions``), one after the other in one work buffer
     ``buf`` (``buffer_words`` float64, set up afresh for each problem, so
     each result is that of a solve alone), with ``work`` (3, n) and
     ``info`` (INFO_SIZE,) float64 arrays (allocated by the caller: nothing to
@@ -67,11 +68,11 @@ def _solve_rows(fun, x0, lower, upper, args, start, stop, m, factr, pgtol,
     unchanged.  Only the loop around ``fun`` is compiled here: set-up,
     steps and results are the cached entries (``entries``)."""
     n = x0.shape[1]
+    m = options.m
     x_eval, g_eval, x_work = work[0], work[1], work[2]
     for i in range(start, stop):
         lo, up = lower[i], upper[i]
-        setup_problem(buf, x0[i], lo, up, m, factr, pgtol, maxls, maxiter,
-                      maxfun)
+        setup_problem(buf, x0[i], lo, up, options)
         task = drive_combined_inline(fun, fun, buf, n, m, rows_at(args, i),
                                      lo, up, info, -1.0, x_eval, g_eval,
                                      x_work)
@@ -92,7 +93,7 @@ def _solve_chunks(kernel_args, k, parallel):
     compiled for each new objective, and an exception from the objective
     reaches the caller as raised (the other chunks finish first)."""
     head, tail = kernel_args[:5], kernel_args[5:]
-    n, m = kernel_args[1].shape[1], kernel_args[5]
+    n, m = kernel_args[1].shape[1], kernel_args[5].m
     words = buffer_words(n, m)
 
     def arrays():
@@ -143,21 +144,22 @@ def _solve_with_progress(kernel_args, k, parallel):
     types, no new compilation), with a progress bar."""
     from .progress import solve_in_blocks
     threads = numba.get_num_threads() if parallel else 1
-    fun, rows, options, outputs = (kernel_args[0], kernel_args[1:4],
-                                   kernel_args[5:11], kernel_args[11:])
-    args = kernel_args[4]
+    fun, rows, args, options, outputs = (kernel_args[0], kernel_args[1:4],
+                                         kernel_args[4], kernel_args[5],
+                                         kernel_args[6:])
 
     def solve_rows(a, b):
         _solve_chunks((fun, *(r[a:b] for r in rows),
-                       tuple(arg[a:b] for arg in args), *options,
+                       tuple(arg[a:b] for arg in args), options,
                        *(out[a:b] for out in outputs)), b - a, parallel)
     solve_in_blocks(solve_rows, k, threads)
 
 
 def minimize_batch(fun: Callable[..., Any], x0: Any, args: tuple = (),
-                   bounds: Any = None, *, maxcor: int = 10,
-                   ftol: float = 2.2204460492503131e-09, gtol: float = 1e-5,
-                   maxiter: int = 15000, maxfun: int = 15000, maxls: int = 20,
+                   bounds: Any = None, *, maxcor: int = MAXCOR,
+                   ftol: float = FTOL, gtol: float = GTOL,
+                   maxiter: int = MAXITER, maxfun: int = MAXFUN,
+                   maxls: int = MAXLS,
                    parallel: bool = True, vectorized: bool = False,
                    pass_indices: bool = False,
                    progress: bool = False) -> BatchResult:
@@ -217,10 +219,9 @@ def minimize_batch(fun: Callable[..., Any], x0: Any, args: tuple = (),
         if not isinstance(a, np.ndarray) or a.ndim < 1 or a.shape[0] != k:
             raise ValueError(f"args[{j}] must be an array whose first axis "
                              f"is the batch of {k} problems")
-    maxiter, maxfun = check_solver_options(maxcor, ftol / EPS, gtol, maxiter,
-                                           maxfun, maxls, 1e-8)
+    options = solver_options(m=maxcor, ftol=ftol, pgtol=gtol, maxiter=maxiter,
+                             maxfun=maxfun, maxls=maxls)
     lower, upper = batch_bounds(bounds, k, n)
-    factr = ftol / EPS
     x_out = np.empty((k, n))
     g_out = np.empty((k, n))
     f_out = np.empty(k)
@@ -228,9 +229,8 @@ def minimize_batch(fun: Callable[..., Any], x0: Any, args: tuple = (),
     nfev = np.empty(k, dtype=np.int64)
     task = np.empty(k, dtype=np.int64)
     status = np.empty(k, dtype=np.int64)
-    options = (maxcor, factr, gtol, maxiter, maxfun, maxls)
     outputs = (x_out, f_out, g_out, nit, nfev, task, status)
-    kernel_args = (fun, x0, lower, upper, args, *options, *outputs)
+    kernel_args = (fun, x0, lower, upper, args, options, *outputs)
     with plain_objective_errors():
         if progress:
             _solve_with_progress(kernel_args, k, parallel)

@@ -38,20 +38,20 @@ from numba.extending import intrinsic
 
 from . import status as _status
 from .solve import entry_point
-from .compiled import load_problem, warnflag_of
+from .compiled import load_problem
 from .dense_model import use_dense
 from .driver import PHASE_FIRST_FG, PHASE_SEARCH, initialize_at, step_at
 from .hess_inv import LbfgsInvHessProduct
+from .options import (FTOL, GTOL, MAXCOR, MAXFUN, MAXITER, MAXLS,
+                      solver_options)
 from .result import BatchResult
-from .status import FG, NEW_X
-from .validation import check_solver_options
+from .status import FG, NEW_X, warnflag
 from .workspace import (BOUND_TYPE, G_PREV, K_FACTOR, K_PRODUCTS, LOWER,
                         M_WT_CAUCHY_STEP, N_FIELDS, S_PAIRS, SCRATCH_2M, SS,
                         STATE, STATE_DTYPE, SY, T_CHOL, UPPER, W_ROW,
                         WT_CAUCHY_STEP, WT_DIRECTION, X, X_PREV, Y_PAIRS, YY,
                         evaluation_views, layout, workspace_views)
 
-EPS = float(np.finfo(float).eps)
 RUNNING = 0  # task code of a problem that still needs evaluations
 RUNNING_MESSAGE = "RUNNING: THE PROBLEM STILL NEEDS EVALUATIONS"
 
@@ -61,20 +61,20 @@ __all__ = ["BatchSolver"]
 # ---------------------------------------------------------------- kernels
 
 @njit(cache=True, nogil=True)
-def _start_batch(addresses, x0, lower, upper, m, factr, pgtol, maxls,
-                 maxiter, maxfun, rows, points):
+def _start_batch(addresses, x0, lower, upper, options, rows, points):
     """Load problem i (x0[i], lower[i], upper[i]) into the workspace at
-    addresses[i], initialise it and take its first step (which asks for f
-    and g at x0 clipped into the box); rows = 0..k-1 and points[i] = that
-    point."""
+    addresses[i], initialise it with ``options`` (a ``SolverOptions``) and
+    take its first step (which asks for f and g at x0 clipped into the
+    box); rows = 0..k-1 and points[i] = that point."""
     k, n = x0.shape
+    m = options.m
     for i in range(k):
         a = addresses[i]
         ws = workspace_views(a, n, m)
         x = ws[X]
         load_problem(x0[i], lower[i], upper[i], x, ws[LOWER], ws[UPPER],
                      ws[BOUND_TYPE])
-        initialize_at(a, n, m, factr, pgtol, maxls, maxiter, maxfun)
+        initialize_at(a, n, options)
         step_at(a, n, m)  # START -> FG
         rows[i] = i
         for j in range(n):
@@ -194,11 +194,11 @@ def _collect_batch(addresses, n, x_out, f_out, g_out, nit_out, nfev_out):
 
 
 @njit(cache=True, nogil=True)
-def _status_of(tasks, nit, nfev, maxiter, maxfun, status_out):
+def _status_of(tasks, nit, nfev, options, status_out):
     for i in range(tasks.shape[0]):
         status_out[i] = (2 if tasks[i] == RUNNING else
-                         warnflag_of(tasks[i], nit[i], nfev[i], maxiter,
-                                     maxfun))
+                         warnflag(tasks[i], nit[i], nfev[i], options.maxiter,
+                                  options.maxfun))
 
 
 # ------------------------------------------------------------- the object
@@ -245,13 +245,14 @@ class _Kernels:
         """Entries of (start, tell, collect, status)."""
         if cls._entries is None:
             buf, addr, ints, vec, mat = cls._examples()
-            start = entry_point(_start_batch, addr, mat, mat, mat + 1.0, 1,
-                                 1e7, 1e-5, 20, 100, 100, ints, mat.copy())
+            options = solver_options(m=1, maxiter=100, maxfun=100)
+            start = entry_point(_start_batch, addr, mat, mat, mat + 1.0,
+                                 options, ints, mat.copy())
             tell = entry_point(_tell_batch, addr, 1, 1, ints, 0, vec, mat,
                                 True, False, ints, 0, mat, ints, ints)
             collect = entry_point(_collect_batch, addr, 1, mat, vec,
                                    mat.copy(), ints.copy(), ints.copy())
-            status = entry_point(_status_of, ints, ints, ints, 100, 100,
+            status = entry_point(_status_of, ints, ints, ints, options,
                                   ints.copy())
             cls._entries = (start, tell, collect, status)
         return cls._entries
@@ -327,16 +328,18 @@ class BatchSolver:
     ``minimize`` on it alone.
     """
 
-    def __init__(self, x0: Any, bounds: Any = None, *, maxcor: int = 10,
-                 ftol: float = 2.2204460492503131e-09, gtol: float = 1e-5,
-                 maxiter: int = 15000, maxfun: int = 15000, maxls: int = 20,
+    def __init__(self, x0: Any, bounds: Any = None, *, maxcor: int = MAXCOR,
+                 ftol: float = FTOL, gtol: float = GTOL,
+                 maxiter: int = MAXITER, maxfun: int = MAXFUN,
+                 maxls: int = MAXLS,
                  callback: Optional[Callable[[int, np.ndarray, float], Any]]
                  = None):
         from .batch import batch_bounds
         x0 = as_batch_x0(x0)
         k, n = x0.shape
-        maxiter, maxfun = check_solver_options(
-            maxcor, ftol / EPS, gtol, maxiter, maxfun, maxls, 1e-8)
+        self.options = options = solver_options(
+            m=maxcor, ftol=ftol, pgtol=gtol, maxiter=maxiter, maxfun=maxfun,
+            maxls=maxls)
         if callback is not None and not callable(callback):
             raise TypeError(f"callback must be callable, got "
                             f"{type(callback).__name__}")
@@ -344,8 +347,7 @@ class BatchSolver:
         lower = np.ascontiguousarray(lower, dtype=np.float64)
         upper = np.ascontiguousarray(upper, dtype=np.float64)
         self.k, self.n = k, n
-        self.m = m = int(maxcor)
-        self.maxiter, self.maxfun = int(maxiter), int(maxfun)
+        self.m = m = options.m
         self._callback = callback
         all_constrained = bool(
             (np.isfinite(lower) | np.isfinite(upper)).any(axis=1).all())
@@ -363,9 +365,8 @@ class BatchSolver:
         self._tasks = np.full(k, RUNNING, np.int64)
         self._start, self._tell, self._collect, self._status = \
             _Kernels.get()
-        self._start(self._addresses, x0, lower, upper, m, float(ftol / EPS),
-                    float(gtol), int(maxls), self.maxiter, self.maxfun,
-                    self._rows, self._points)
+        self._start(self._addresses, x0, lower, upper, options, self._rows,
+                    self._points)
         self._count = k
         self._asked = None
         self._interrupted = False
@@ -483,7 +484,7 @@ class BatchSolver:
         status = np.empty(k, np.int64)
         self._collect(self._addresses, n, x, f, g, nit, nfev)
         task = self._tasks.copy()
-        self._status(task, nit, nfev, self.maxiter, self.maxfun, status)
+        self._status(task, nit, nfev, self.options, status)
         return BatchResult(x=x, fun=f, jac=g, nit=nit, nfev=nfev,
                            status=status, success=status == 0, task=task,
                            message=batch_messages(task))

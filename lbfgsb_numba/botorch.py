@@ -25,12 +25,9 @@ import numpy as np
 from .api import callback_adapter
 from .batch_ask_tell import BatchSolver
 from .bounds import normalize_bounds
+from .options import EPS, FACTR, GTOL, MAXCOR, MAXITER, MAXLS, NO_LIMIT
 from .result import OptimizeResult
 from .validation import unpack_fg
-
-EPS = float(np.finfo(float).eps)
-# BoTorch's version has no limit on the number of evaluations
-_NO_MAXFUN = np.iinfo(np.int64).max // 2
 
 __all__ = ["fmin_l_bfgs_b_batched", "translate_bounds_for_lbfgsb"]
 
@@ -43,10 +40,11 @@ class ArgumentConflictError(ValueError, AssertionError):
 
 def fmin_l_bfgs_b_batched(
         func: Callable[..., Any], x0: Any, bounds: Any = None,
-        maxcor: int = 10, factr: Optional[float] = 1e7,
-        ftol: Optional[float] = None, pgtol: float = 1e-5,
-        tol: Optional[float] = None, maxiter: int = 15000, disp: Any = None,
-        callback: Optional[Callable[..., Any]] = None, maxls: int = 20,
+        maxcor: int = MAXCOR, factr: Optional[float] = FACTR,
+        ftol: Optional[float] = None, pgtol: float = GTOL,
+        tol: Optional[float] = None, maxiter: int = MAXITER,
+        disp: Any = None, callback: Optional[Callable[..., Any]] = None,
+        maxls: int = MAXLS,
         pass_batch_indices: bool = False
 ) -> tuple[np.ndarray, np.ndarray, list]:
     """Minimise b independent problems with one batched objective
@@ -128,7 +126,7 @@ def fmin_l_bfgs_b_batched(
     solver = BatchSolver(
         x0, bounds, maxcor=maxcor, ftol=float(ftol),
         gtol=float(tol if tol is not None else pgtol), maxiter=maxiter,
-        maxfun=_NO_MAXFUN, maxls=maxls,
+        maxfun=NO_LIMIT, maxls=maxls,  # BoTorch's has no such limit
         callback=None if on_iterate is None else
         (lambda i, x, f: on_iterate(x, f)))
     while not solver.done:

@@ -15,10 +15,9 @@ is updated with O(m) work through the compact form B = theta I - W M W'.
 from numba import njit
 
 from .bfgs_matrix import middle_product, next_slot
+from .options import EPS
 from .projection import (AT_LOWER, AT_UPPER, FIXED, FREE, FREE_STILL,
                          FREE_UNBOUNDED)
-
-EPSMCH = 2.220446049250313e-16
 
 
 @njit(cache=True, nogil=True, _nrt=False)
@@ -263,7 +262,7 @@ def cauchy_point(x, g, lower, upper, bound_type, where, breakpoints,
                     wp[j] -= dibp * wbp[j]
                 f1 += dibp * wmc
                 f2 += 2.0 * dibp * wmp - dibp2 * wmw
-            f2 = max(EPSMCH * f2_org, f2)
+            f2 = max(EPS * f2_org, f2)
             if nleft >= 0:
                 dtm = -f1 / f2
             elif bounded_path:

@@ -34,6 +34,7 @@ import numpy as np
 from .dense_model import use_dense
 from .driver import PHASE_DONE, PHASE_START
 from .line_search import SEARCH_ERROR, SEARCH_START
+from .options import SolverOptions, solver_options
 from .projection import FIXED, FREE_STILL
 from .status import (ABNORMAL_LINE_SEARCH, ABNORMAL_NONFINITE_SEARCH,
                      ABNORMAL_NONFINITE_START, ABNORMAL_NOT_DESCENT, CONV_F,
@@ -50,7 +51,7 @@ FORMAT_VERSION = 2
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "workspace_state", "check_state",
            "restore_workspace", "save_state", "load_state",
-           "state_checksum"]
+           "state_checksum", "saved_options"]
 
 # the record fields (state, search), whose scalars are stored one by one
 _RECORDS = {f.name: f.dtype for f in FIELDS if f.dtype.names is not None}
@@ -156,6 +157,20 @@ def check_state(state: Any) -> tuple[int, int]:
     return n, m
 
 
+def saved_options(state: dict) -> SolverOptions:
+    """The options of the solve saved in ``state`` (its record's m, tol =
+    factr * EPS, pgtol and limits), read by the one check of the options
+    (``options.solver_options``): ValueError if they are not valid."""
+    saved = {key: state[f"state.{key}"].item()
+             for key in ("m", "tol", "pgtol", "maxiter", "maxfun", "maxls")}
+    try:
+        return solver_options(m=saved["m"], ftol=saved["tol"],
+                              pgtol=saved["pgtol"], maxiter=saved["maxiter"],
+                              maxfun=saved["maxfun"], maxls=saved["maxls"])
+    except (TypeError, ValueError) as exc:
+        raise _bad(f"inconsistent state: {exc}") from None
+
+
 def _check_invariants(state, n, m):
     st = {key: state[f"state.{key}"].item() for key in STATE_DTYPE.names}
     ls = {key: state[f"search.{key}"].item() for key in SEARCH_DTYPE.names}
@@ -165,9 +180,7 @@ def _check_invariants(state, n, m):
             raise _bad(f"inconsistent state: {what}")
 
     require(st["m"] == m, f"state.m = {st['m']} but m = {m}")
-    require(min(st["maxls"], st["maxiter"], st["maxfun"]) >= 1,
-            "maxls, maxiter and maxfun must be >= 1")
-    require(st["tol"] >= 0 and st["pgtol"] >= 0, "negative tolerance")
+    saved_options(state)
     require(PHASE_START <= st["phase"] <= PHASE_DONE,
             f"unknown phase {st['phase']}")
     require(st["phase"] != PHASE_DONE or st["task"] in _FINAL_CODES,

@@ -39,18 +39,19 @@ from .compiled_checks import (f_and_gradient, f_only, gradient_into,
                               gradient_only, plain_objective_errors,
                               problem_task, raise_plain)
 from .entries import (INFO_GRADIENT_LENGTH, INFO_SIZE, abandon, advance,
-                      as_int, load_problem, result, setup, warnflag_of,
-                      workspace_bytes)
+                      as_int, load_problem, result, setup, workspace_bytes)
 from .finite_diff import (central_gradient_njit, fd_gradient_njit,
                           normalize_steps)
 from .solve import (Solve, attach_last_accepted, attach_result,
                     overload_entry, solve_result)
+from .options import (FACTR, GTOL, MAXCOR, MAXFUN, MAXITER, MAXLS,
+                      SolverOptions, solver_options)
 from .status import ABNORMAL_GRADIENT_LENGTH, FG, NEW_X
-from .validation import as_x0, check_solver_options, gradient_shape_error
+from .validation import as_x0, gradient_shape_error
 from .workspace import G
 
-# (re-exported: batch_ask_tell loads its problems with them)
-__all__ = ["NjitResult", "load_problem", "warnflag_of", "njit_solve",
+# (re-exported: batch_ask_tell loads its problems with it)
+__all__ = ["NjitResult", "load_problem", "njit_solve",
            "njit_minimize_impl", "njit_minimize_from_python",
            "solve_compiled"]
 
@@ -167,16 +168,16 @@ def new_buffer(n, m):
 
 
 @njit(nogil=True, inline='always')
-def setup_problem(buf, x0, lower, upper, m, factr, pgtol, maxls, maxiter,
-                  maxfun):
+def setup_problem(buf, x0, lower, upper, options):
     """Load x0 and the bounds (any float64 arrays of shape (n,)) into
-    ``buf`` and initialise the solver."""
-    setup((buf, x0.shape[0], m, x0, x0.strides[0], lower, lower.strides[0],
-           upper, upper.strides[0], factr, pgtol, maxls, maxiter, maxfun))
+    ``buf`` and initialise the solver with ``options`` (a
+    ``SolverOptions``)."""
+    setup((buf, x0.shape[0], x0, x0.strides[0], lower, lower.strides[0],
+           upper, upper.strides[0], options))
 
 
 @njit(cache=True, nogil=True)
-def check_problem(x0, lower, upper, m, factr, pgtol, maxiter, maxfun, maxls):
+def check_problem(x0, lower, upper, options):
     """ValueError naming what is wrong with ``njit_minimize``'s shapes or
     options; else the task code of bad values of x0 or of the bounds
     (``compiled_checks.problem_task``), 0 when good.  A call, not inlined:
@@ -186,10 +187,11 @@ def check_problem(x0, lower, upper, m, factr, pgtol, maxiter, maxfun, maxls):
     if lower.shape[0] != n or upper.shape[0] != n:
         raise ValueError("njit_minimize: lower and upper must have the "
                          "shape of x0")
-    if m < 1 or maxls < 1 or maxiter < 1 or maxfun < 1:
+    if (options.m < 1 or options.maxls < 1 or options.maxiter < 1
+            or options.maxfun < 1):
         raise ValueError("njit_minimize: m, maxls, maxiter and maxfun must "
                          "be >= 1")
-    if not (factr >= 0.0 and pgtol >= 0.0):
+    if not (options.factr >= 0.0 and options.pgtol >= 0.0):
         raise ValueError("njit_minimize: factr and pgtol must be >= 0")
     return problem_task(x0, lower, upper)
 
@@ -206,23 +208,19 @@ def _result_alone(result, gradient_length):
 
 def _make_solve(finish):
     """``njit_minimize``'s solve, returning ``finish(NjitResult, length of
-    the gradient that stopped it, or 0)``.  Bad values of x0 or of the
+    the gradient that stopped it, or 0)``: (``solve``, with
+    ``njit_minimize``'s signature; ``solve_options``, the same with the
+    options as one ``SolverOptions`` record).  Bad values of x0 or of the
     bounds give their task code (status 2) without evaluating fg: x is x0,
     f and g are unknown (NaN).  Compiles only the loop around ``fg``; the
-    solver is the cached one (``entries``).  A plain function with
-    ``njit_minimize``'s signature: the ``@overload``'s implementation
-    itself (a wrapper calling a compiled solve would compile it once more
-    per objective)."""
+    solver is the cached one (``entries``).  ``solve`` is a plain function:
+    the ``@overload``'s implementation itself (a wrapper calling a compiled
+    solve would compile it once more per objective), and
+    ``solve_options`` is inlined into it."""
 
-    def solve(fg, x0, lower, upper, args=(), m=10, factr=1e7, pgtol=1e-5,
-              maxiter=15000, maxfun=15000, maxls=20):
-        # int64/float64, not literals: the same types as from Python
-        m_, factr_, pgtol_ = np.int64(m), np.float64(factr), np.float64(pgtol)
-        maxiter_, maxfun_, maxls_ = (np.int64(maxiter), np.int64(maxfun),
-                                     np.int64(maxls))
+    def solve_options(fg, x0, lower, upper, args, options):
         n = x0.shape[0]
-        bad_input = check_problem(x0, lower, upper, m_, factr_, pgtol_,
-                                  maxiter_, maxfun_, maxls_)
+        bad_input = check_problem(x0, lower, upper, options)
         x = np.empty(n)  # the points evaluated, then the result's x
         g = np.empty(n)
         info = np.empty(INFO_SIZE)
@@ -231,29 +229,41 @@ def _make_solve(finish):
                 x[i] = x0[i]
                 g[i] = np.nan
             return finish(NjitResult(x, np.nan, g, 0, 0, 2, bad_input), 0)
-        buf = new_buffer(n, m_)
-        setup_problem(buf, x0, lower, upper, m_, factr_, pgtol_, maxls_,
-                      maxiter_, maxfun_)
+        m = options.m
+        buf = new_buffer(n, m)
+        setup_problem(buf, x0, lower, upper, options)
         x_work = np.empty(n)
         # (x in place of the finite-difference steps: unused with fg's
         # gradient)
-        task = drive_combined_inline(fg, fg, buf, n, m_, args, lower, upper,
+        task = drive_combined_inline(fg, fg, buf, n, m, args, lower, upper,
                                      x, -1.0, x, g, x_work)
-        status = result((buf, n, m_, task, x, 8, g, 8, info))
+        status = result((buf, n, m, task, x, 8, g, 8, info))
         return finish(NjitResult(x, info[0], g, as_int(info[1]),
                                  as_int(info[2]), status, task),
                       as_int(info[INFO_GRADIENT_LENGTH]))
-    return solve
+
+    solve_options_inline = njit(nogil=True, inline='always')(solve_options)
+
+    def solve(fg, x0, lower, upper, args=(), m=MAXCOR, factr=FACTR,
+              pgtol=GTOL, maxiter=MAXITER, maxfun=MAXFUN, maxls=MAXLS):
+        # int64/float64, not literals: the record's type from Python
+        options = SolverOptions(
+            m=np.int64(m), factr=np.float64(factr), pgtol=np.float64(pgtol),
+            maxiter=np.int64(maxiter), maxfun=np.int64(maxfun),
+            maxls=np.int64(maxls))
+        return solve_options_inline(fg, x0, lower, upper, args, options)
+    return solve, solve_options
 
 
 # inside @njit code: the implementation of njit_minimize's @overload
-njit_minimize_impl = _make_solve(_result_alone)
-# from Python: (NjitResult, length of the gradient that stopped it, or 0)
-njit_solve = njit(nogil=True)(_make_solve(_with_gradient_length))
+njit_minimize_impl = _make_solve(_result_alone)[0]
+# from Python, with a checked SolverOptions: (NjitResult, length of the
+# gradient that stopped it, or 0)
+njit_solve = njit(nogil=True)(_make_solve(_with_gradient_length)[1])
 
 
-def njit_minimize_from_python(fg, x0, lower, upper, args, m, factr, pgtol,
-                               maxiter, maxfun, maxls):
+def njit_minimize_from_python(fg, x0, lower, upper, args, *, m, factr,
+                               pgtol, maxiter, maxfun, maxls):
     """``njit_minimize`` called from Python: the input checked as on the
     Python path (ValueError/TypeError), and a gradient of the wrong length
     raised as ValueError with the last accepted iterate (an NjitResult) in
@@ -268,12 +278,12 @@ def njit_minimize_from_python(fg, x0, lower, upper, args, m, factr, pgtol,
         raise ValueError(f"bounds: lower and upper must have the shape of x0 "
                          f"({n},), got {lower.shape} and {upper.shape}")
     check_bound_values(lower, upper)
-    maxiter, maxfun = check_solver_options(m, factr, pgtol, maxiter, maxfun,
-                                           maxls, 1e-8)
+    options = solver_options(m=m, factr=factr, pgtol=pgtol, maxiter=maxiter,
+                             maxfun=maxfun, maxls=maxls)
     with plain_objective_errors():
-        result_, gradient_length = njit_solve(
-            fg, x0, lower, upper, args, int(m), float(factr), float(pgtol),
-            int(maxiter), int(maxfun), int(maxls))
+        result_, gradient_length = _call_direct(
+            njit_solve, fg, (lower, upper, *args),
+            (fg, x0, lower, upper, args, options))
     if result_.task == ABNORMAL_GRADIENT_LENGTH:
         exc = gradient_shape_error((gradient_length,), n)
         attach_result(exc, result_)
@@ -283,11 +293,11 @@ def njit_minimize_from_python(fg, x0, lower, upper, args, m, factr, pgtol,
 
 _NO_STEPS = np.empty(0)  # read-only use: no finite differences
 
-# Direct entries of the drive loops, per objective and argument types:
-# Numba's own dispatch types every argument on every call (about 7 us for
-# an empty tuple of args, 15 us for two arrays), more than a whole small
-# solve.
-_DRIVE_ENTRIES: dict = {}
+# Direct entries of the drive loops and of ``njit_solve``, per objective
+# and argument types: Numba's own dispatch types every argument on every
+# call (about 7 us for an empty tuple of args, 15 us for two arrays, a few
+# more for the options record), more than a whole small solve.
+_DIRECT_ENTRIES: dict = {}
 _SCALAR_TYPES = (int, float, bool, complex)
 
 
@@ -304,30 +314,39 @@ def _arg_key(a):
     return None
 
 
+def _call_direct(dispatcher, functions, varying, call):
+    """``dispatcher(*call)`` through a cached direct entry of its overload
+    when the types of ``call`` are known from ``functions`` (the
+    objective(s)) and the types of the arguments ``varying`` (the other
+    arguments' types are fixed by the caller)."""
+    arg_keys = tuple(map(_arg_key, varying))
+    if None in arg_keys:
+        return dispatcher(*call)
+    key = (dispatcher, functions, arg_keys)
+    entry = _DIRECT_ENTRIES.get(key)
+    if entry is not None:
+        return entry(*call)
+    out = dispatcher(*call)  # compiles on first use
+    if len(_DIRECT_ENTRIES) >= 256:
+        _DIRECT_ENTRIES.clear()
+    _DIRECT_ENTRIES[key] = overload_entry(dispatcher, call)
+    return out
+
+
 def _call_drive(drive, fun, jac, addresses, n, m, args, lower, upper,
                 abs_steps, rel_step, g_eval, work):
     """``drive(...)`` through a cached direct entry when possible."""
-    arg_keys = tuple(map(_arg_key, args))
-    call = (fun, jac, addresses, n, m, args, lower, upper, abs_steps,
-            rel_step, g_eval, work)
-    if None in arg_keys:
-        return drive(*call)
-    key = (drive, fun, jac, arg_keys)
-    entry = _DRIVE_ENTRIES.get(key)
-    if entry is not None:
-        return entry(*call)
-    task = drive(*call)  # compiles on first use
-    if len(_DRIVE_ENTRIES) >= 256:
-        _DRIVE_ENTRIES.clear()
-    _DRIVE_ENTRIES[key] = overload_entry(drive, call)
-    return task
+    return _call_direct(drive, (fun, jac), args,
+                        (fun, jac, addresses, n, m, args, lower, upper,
+                         abs_steps, rel_step, g_eval, work))
 
 
-def solve_compiled(fun, jac, x0, args, lower, upper, nbd, m, factr, pgtol,
-                   maxfun, maxiter, maxls, abs_step=None, rel_step=None,
-                   scheme="2-point", pairs=None):
-    """Run a solve whose objective is compiled; returns an OptimizeResult
-    identical to the Python path's.  x0 (a private copy) becomes x.
+def solve_compiled(fun, jac, x0, args, lower, upper, nbd, options,
+                   abs_step=None, rel_step=None, scheme="2-point",
+                   pairs=None):
+    """Run a solve whose objective is compiled, with ``options`` (a
+    ``SolverOptions``); returns an OptimizeResult identical to the Python
+    path's.  x0 (a private copy) becomes x.
     jac None: finite differences by ``scheme``, '2-point' or '3-point';
     ``pairs`` seed the memory (warm start)."""
     if jac is True:
@@ -343,8 +362,8 @@ def solve_compiled(fun, jac, x0, args, lower, upper, nbd, m, factr, pgtol,
         abs_arr, rel = normalize_steps(abs_step, rel_step, n)
     else:
         abs_arr, rel = _NO_STEPS, -1.0
-    solve = Solve(x0, lower, upper, nbd, m, factr, pgtol, maxls, maxiter,
-                  maxfun, pairs)
+    solve = Solve(x0, lower, upper, nbd, options, pairs)
+    m = solve.m
     # the objective's gradient goes straight into the workspace's g
     work = np.empty(2 * n + INFO_SIZE)
     try:
@@ -359,5 +378,4 @@ def solve_compiled(fun, jac, x0, args, lower, upper, nbd, m, factr, pgtol,
         attach_last_accepted(exc, solve)
         raise
     f, nit, nfev, njev, head, col = work[2 * n:2 * n + 6].tolist()
-    return solve_result(solve, task, f, nit, nfev, njev, head, col,
-                        maxiter, maxfun)
+    return solve_result(solve, task, f, nit, nfev, njev, head, col)

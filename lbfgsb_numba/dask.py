@@ -36,9 +36,10 @@ import dask.array as da
 import numpy as np
 from dask.base import tokenize
 
+from .options import (FTOL, GTOL, MAXCOR, MAXFUN, MAXITER, MAXLS,
+                      SolverOptions, solver_options)
 from .result import BatchResult
 
-_OPTIONS = ("maxcor", "ftol", "gtol", "maxiter", "maxfun", "maxls")
 _ROWS_PER_CHUNK = 10_000  # default chunk when no input is a Dask array
 
 
@@ -116,14 +117,15 @@ class ChunkPlan(NamedTuple):
     """What every chunk task shares: the objective, which inputs are
     shared (one array broadcast to the chunk's rows in the task) rather
     than rows (the chunk's slice), the bounds (or None when the last two
-    inputs are the bound arrays), the options and the Numba threads."""
+    inputs are the bound arrays), the options (checked) and the Numba
+    threads."""
     objective: Objective
     n: int
     shared: tuple
     n_args: int
     bounds: Any
     bound_arrays: bool
-    options: tuple
+    options: SolverOptions
     numba_threads: int
 
 
@@ -139,7 +141,7 @@ def solve_chunk(plan: ChunkPlan, x0: np.ndarray, *arrays) -> np.ndarray:
               for a, shared in zip(arrays, plan.shared)]
     args = tuple(arrays[:plan.n_args])
     bounds = tuple(arrays[plan.n_args:]) if plan.bound_arrays else plan.bounds
-    options = dict(zip(_OPTIONS, plan.options))
+    options = plan.options.keywords()
     if plan.numba_threads == 1:  # the serial kernel: no parallel region
         res = minimize_in_process(plan.objective.fun, x0, args, bounds,
                                   parallel=False, **options)
@@ -359,10 +361,10 @@ def _distributed_client(kwargs):
 
 def minimize_batch(fun: Callable[..., Any], x0: Any, args: tuple = (),
                    bounds: Any = None, *, chunks: Any = None,
-                   numba_threads: int = 1, maxcor: int = 10,
-                   ftol: float = 2.2204460492503131e-09, gtol: float = 1e-5,
-                   maxiter: int = 15000, maxfun: int = 15000,
-                   maxls: int = 20) -> DaskBatchResult:
+                   numba_threads: int = 1, maxcor: int = MAXCOR,
+                   ftol: float = FTOL, gtol: float = GTOL,
+                   maxiter: int = MAXITER, maxfun: int = MAXFUN,
+                   maxls: int = MAXLS) -> DaskBatchResult:
     """Solve k independent problems ``min fun(x, *args_i)`` s.t. bounds,
     lazily, one Dask task per chunk of rows.
 
@@ -398,7 +400,6 @@ def minimize_batch(fun: Callable[..., Any], x0: Any, args: tuple = (),
         Dask arrays x (k, n), fun, jac (k, n), nit, nfev, status, success
         (k,); ``.compute()`` gives an in-process ``BatchResult``.
     """
-    from .validation import check_solver_options
     if not callable(fun):
         raise TypeError("fun must be a callable (an @njit function "
                         "returning (f, g))")
@@ -410,9 +411,8 @@ def minimize_batch(fun: Callable[..., Any], x0: Any, args: tuple = (),
             numba_threads, (int, np.integer)) or numba_threads < 1:
         raise ValueError(f"numba_threads must be an integer >= 1, got "
                          f"{numba_threads!r}")
-    options = (maxcor, ftol, gtol, maxiter, maxfun, maxls)
-    check_solver_options(maxcor, ftol / np.finfo(float).eps, gtol, maxiter,
-                         maxfun, maxls, 1e-8)
+    options = solver_options(m=maxcor, ftol=ftol, pgtol=gtol,
+                             maxiter=maxiter, maxfun=maxfun, maxls=maxls)
     row_chunks = _row_chunks(chunks, k, x0, args)
     inputs = _Inputs(row_chunks)
     for j, a in enumerate(args):

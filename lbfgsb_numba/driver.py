@@ -21,7 +21,7 @@ Usage (any caller, Python or compiled; ``workspace`` has the layout)::
 
     # a buffer laid out by workspace.field_offsets, its field addresses in
     # ``addresses``, x0, lower, upper, bound_type in their fields
-    initialize_at(addresses, n, m, factr, pgtol, maxls, maxiter, maxfun)
+    initialize_at(addresses, n, options)  # options.SolverOptions
     while True:
         task = step_at(addresses, n, m)
         if task == FG:       # put f(x) in state.f and its gradient in g,
@@ -46,6 +46,7 @@ from .dense_model import build_dense, dense_newton_step, use_dense
 from .line_search import (SEARCH_CONVERGED, SEARCH_ERROR, SEARCH_START,
                           SEARCH_WARNING, csrch, set_trial_point,
                           start_search)
+from .options import EPS
 from .projection import project_start, projected_gradient_norm
 from .status import (ABNORMAL_LINE_SEARCH, ABNORMAL_NONFINITE_SEARCH,
                      ABNORMAL_NONFINITE_START, ABNORMAL_NO_FEASIBLE_STEP,
@@ -65,7 +66,6 @@ from .workspace import (B_DENSE, B_TIMES_D, B_TIMES_Z, BOUND_TYPE, BREAK_INDEX,
                         WT_DIRECTION, X, X_CAUCHY, X_PREV, Y_PAIRS, YY,
                         workspace_views)
 
-EPSMCH = 2.220446049250313e-16
 
 PHASE_START = 0
 PHASE_FIRST_FG = 1
@@ -78,19 +78,20 @@ _RESTART = -1  # internal: drop the memory and recompute the direction
 
 @njit(cache=True, nogil=True, _nrt=False)
 def initialize_arrays(x, g, lower, upper, bound_type, where, state, search,
-                      m, factr, pgtol, maxls, maxiter, maxfun):
+                      options):
     """Reset the solver state for the problem already in x (x0), lower,
-    upper and bound_type; x is clipped into the box."""
+    upper and bound_type, with ``options`` (``options.SolverOptions``);
+    x is clipped into the box."""
     n = x.shape[0]
     for i in range(n):
         g[i] = 0.0
     st = state[0]
-    st.m = m
-    st.maxls = maxls
-    st.maxiter = maxiter
-    st.maxfun = maxfun
-    st.tol = factr * EPSMCH
-    st.pgtol = pgtol
+    st.m = options.m
+    st.maxls = options.maxls
+    st.maxiter = options.maxiter
+    st.maxfun = options.maxfun
+    st.tol = options.factr * EPS
+    st.pgtol = options.pgtol
     st.phase = PHASE_START
     st.task = 0
     st.stop_request = 0
@@ -129,21 +130,19 @@ def initialize_arrays(x, g, lower, upper, bound_type, where, state, search,
     st.constrained = 1 if constrained else 0
     st.boxed = 1 if boxed else 0
     # small bounded problems keep B as an n x n matrix (``dense_model``)
-    st.dense = 1 if constrained and use_dense(n, m) else 0
+    st.dense = 1 if constrained and use_dense(n, options.m) else 0
 
 
 @njit(cache=True, nogil=True)
-def initialize_at(addresses, n, m, factr, pgtol, maxls, maxiter, maxfun):
+def initialize_at(addresses, n, options):
     """``initialize_arrays`` on the workspace at ``addresses``."""
-    ws = workspace_views(addresses, n, m)
+    ws = workspace_views(addresses, n, options.m)
     initialize_arrays(ws[X], ws[G], ws[LOWER], ws[UPPER], ws[BOUND_TYPE],
-                      ws[WHERE], ws[STATE], ws[SEARCH], m, factr, pgtol, maxls,
-                      maxiter, maxfun)
+                      ws[WHERE], ws[STATE], ws[SEARCH], options)
 
 
 @njit(cache=True, nogil=True)
-def setup_at(buf, offsets, addresses, x, lower, upper, bound_type, m, factr,
-             pgtol, maxls, maxiter, maxfun):
+def setup_at(buf, offsets, addresses, x, lower, upper, bound_type, options):
     """Set ``addresses`` to the fields laid out at ``offsets`` in ``buf``
     (``workspace.field_offsets`` without own inputs), with the problem's
     arrays x (holding x0), lower, upper and bound_type used in place, and
@@ -155,8 +154,7 @@ def setup_at(buf, offsets, addresses, x, lower, upper, bound_type, m, factr,
     addresses[LOWER] = lower.ctypes.data
     addresses[UPPER] = upper.ctypes.data
     addresses[BOUND_TYPE] = bound_type.ctypes.data
-    initialize_at(addresses, x.shape[0], m, factr, pgtol, maxls, maxiter,
-                  maxfun)
+    initialize_at(addresses, x.shape[0], options)
 
 
 @njit(cache=True, nogil=True, _nrt=False, inline='always')
@@ -409,7 +407,7 @@ def _update_memory(ws, st):
         for i in range(n):
             direction[i] *= stp
         ddum = -st.gd_old * stp
-    if dr <= EPSMCH * ddum:
+    if dr <= EPS * ddum:
         st.n_skipped += 1
         st.updated = 0
         return

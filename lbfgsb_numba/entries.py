@@ -25,10 +25,11 @@ address of its address array, which is what ``advance`` takes.
 Entries (pointers and strides are int64 byte values):
 
 * ``workspace_bytes(n, m)``: size of the buffer;
-* ``setup(buf, n, m, x0, x0_stride, lower, lower_stride, upper,
-  upper_stride, factr, pgtol, maxls, maxiter, maxfun)``: lay out the buffer,
-  zero it, load the problem (strided float64 inputs) and initialise the
-  solver;
+* ``setup(buf, n, x0, x0_stride, lower, lower_stride, upper,
+  upper_stride, options)``: lay out the buffer for n variables and memory
+  ``options.m``, zero it, load the problem (strided float64 inputs) and
+  initialise the solver with ``options`` (the address of an
+  ``options.SolverOptions`` record: ``c_entry`` passes the record itself);
 * ``advance(addresses, n, m, f, nfev_used, x_eval, g_eval)``: record an
   evaluation (f, the gradient in ``g_eval``, which may be the workspace's
   own g, ``nfev_used`` objective calls; ``nfev_used < 0``: nothing to
@@ -55,7 +56,8 @@ from numba.extending import intrinsic
 
 from .driver import abandon_evaluation, initialize_at, step_at
 from .first_use import notice_before_compile
-from .status import FG, NEW_X
+from .options import OPTIONS_TYPE
+from .status import FG, NEW_X, warnflag
 from .workspace import (BOUND_TYPE, G, LOWER, N_FIELDS, STATE, UPPER, X,
                         pointer_cast, evaluation_views, field_offsets,
                         workspace_views)
@@ -64,7 +66,7 @@ from .workspace import (BOUND_TYPE, G, LOWER, N_FIELDS, STATE, UPPER, X,
 # code (Numba checks only the user's own source file) then refers to names
 # LLVM cannot resolve, and fails, instead of calling an entry with the
 # wrong arguments.
-ABI_VERSION = 2
+ABI_VERSION = 3
 HEADER_BYTES = (N_FIELDS * 8 + 63) // 64 * 64
 # ``result``'s summary: (f, nit, nfev, njev, head, col, gradient_length)
 INFO_SIZE = 7
@@ -88,16 +90,18 @@ def load_problem(x0, lower, upper, x, lo, up, nbd):
         nbd[i] = (2 if has_up else 1) if has_lo else (3 if has_up else 0)
 
 
-@njit(cache=True, nogil=True)
-def warnflag_of(task, nit, nfev, maxiter, maxfun):
-    """scipy's warnflag from the final task code (``status.warnflag``)."""
-    if 400 <= task < 500:
-        return 0
-    if 811 <= task <= 819:  # input errors
-        return 2
-    if nfev > maxfun or nit >= maxiter:
-        return 1
-    return 2
+@intrinsic
+def options_at(typingctx, address):
+    """The ``SolverOptions`` record stored at ``address`` (int64; stored
+    by ``c_entry`` in Numba's data layout of ``OPTIONS_TYPE``)."""
+    if address != _i64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        model = context.data_model_manager[OPTIONS_TYPE]
+        pointer = builder.inttoptr(args[0], model.get_data_type().as_pointer())
+        return model.load_from_data_pointer(builder, pointer)
+    return OPTIONS_TYPE(_i64), codegen
 
 
 @njit(cache=True, nogil=True, inline='always')
@@ -120,11 +124,14 @@ def workspace_bytes_c(n, m):
     return HEADER_BYTES + field_offsets(n, m, True)[1]
 
 
-@cfunc(_i64(_i64, _i64, _i64, _i64, _i64, _i64, _i64, _i64, _i64, _f64,
-            _f64, _i64, _i64, _i64), cache=True, nopython=True)
-def setup_c(buf, n, m, x0, x0_stride, lower, lower_stride, upper,
-            upper_stride, factr, pgtol, maxls, maxiter, maxfun):
-    """Lay out, zero and load the buffer at ``buf``; initialise the solver."""
+@cfunc(_i64(_i64, _i64, _i64, _i64, _i64, _i64, _i64, _i64, _i64),
+       cache=True, nopython=True)
+def setup_c(buf, n, x0, x0_stride, lower, lower_stride, upper, upper_stride,
+            options_address):
+    """Lay out, zero and load the buffer at ``buf``; initialise the solver
+    with the options at ``options_address``."""
+    options = options_at(options_address)
+    m = options.m
     offsets, size = field_offsets(n, m, True)
     addresses = carray(_as_i64(buf), (N_FIELDS,))
     for k in range(N_FIELDS):
@@ -138,7 +145,7 @@ def setup_c(buf, n, m, x0, x0_stride, lower, lower_stride, upper,
     _read_strided(lo, lower, lower_stride)
     _read_strided(up, upper, upper_stride)
     load_problem(x, lo, up, x, lo, up, ws[BOUND_TYPE])
-    initialize_at(addresses, n, m, factr, pgtol, maxls, maxiter, maxfun)
+    initialize_at(addresses, n, options)
     return 0
 
 
@@ -187,7 +194,7 @@ def result_c(addresses, n, m, task, x_out, x_stride, g_out, g_stride, info):
     out[4] = st.head
     out[5] = st.col
     out[6] = st.gradient_length
-    return warnflag_of(task, st.nit, st.nfev, st.maxiter, st.maxfun)
+    return warnflag(task, st.nit, st.nfev, st.maxiter, st.maxfun)
 
 
 @cfunc(_i64(_i64, _i64, _i64, _i64, _i64), cache=True, nopython=True)
@@ -221,8 +228,10 @@ def c_entry(entry, restype, argtypes):
     """An intrinsic ``call((arg, ...))`` that calls the exported entry
     ``entry`` by its symbol name.  Its one argument is a tuple of the C
     arguments: integers and floats (converted to the C types
-    ``argtypes``), or arrays where ``argtypes`` says int64, passed as the
-    address of their data (the tuple keeps them alive during the call)."""
+    ``argtypes``), or, where ``argtypes`` says int64, arrays, passed as the
+    address of their data (the tuple keeps them alive during the call),
+    or a ``SolverOptions`` record, passed as the address of a copy on the
+    caller's stack (read by ``options_at``)."""
     name = symbol_name(entry)
     c_types = tuple(argtypes)
 
@@ -232,7 +241,7 @@ def c_entry(entry, restype, argtypes):
                 and len(arguments) == len(c_types)):
             return None
         for given, wanted in zip(arguments, c_types):
-            if isinstance(given, types.Array):
+            if isinstance(given, types.Array) or given == OPTIONS_TYPE:
                 if wanted != _i64:
                     return None
             elif not isinstance(given, (types.Integer, types.Float,
@@ -247,6 +256,11 @@ def c_entry(entry, restype, argtypes):
                     data = context.make_array(given)(context, builder,
                                                      value).data
                     c_args.append(builder.ptrtoint(data, ir.IntType(64)))
+                elif given == OPTIONS_TYPE:
+                    model = context.data_model_manager[OPTIONS_TYPE]
+                    copy = cgutils.alloca_once_value(
+                        builder, model.as_data(builder, value))
+                    c_args.append(builder.ptrtoint(copy, ir.IntType(64)))
                 else:
                     c_args.append(context.cast(builder, value, given,
                                                wanted))
@@ -279,7 +293,7 @@ def register_symbols():
 register_symbols()
 
 workspace_bytes = c_entry("workspace_bytes", _i64, (_i64, _i64))
-setup = c_entry("setup", _i64, (_i64,) * 9 + (_f64, _f64) + (_i64,) * 3)
+setup = c_entry("setup", _i64, (_i64,) * 9)
 advance = c_entry("advance", _i64, (_i64, _i64, _i64, _f64, _i64, _i64,
                                     _i64))
 result = c_entry("result", _i64, (_i64,) * 9)

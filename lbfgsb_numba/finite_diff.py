@@ -46,7 +46,8 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-EPS = float(np.finfo(float).eps)
+from .options import EPS
+
 DEFAULT_REL_STEP = EPS ** 0.5          # '2-point' and 'cs'
 DEFAULT_REL_STEP_CENTRAL = EPS ** (1 / 3)  # '3-point'
 

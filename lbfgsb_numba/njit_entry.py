@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from numba.extending import overload
 
+from .options import FACTR, GTOL, MAXCOR, MAXFUN, MAXITER, MAXLS
 
-def njit_minimize(fg, x0, lower, upper, args=(), m=10, factr=1e7, pgtol=1e-5,
-                  maxiter=15000, maxfun=15000, maxls=20):
+
+def njit_minimize(fg, x0, lower, upper, args=(), m=MAXCOR, factr=FACTR,
+                  pgtol=GTOL, maxiter=MAXITER, maxfun=MAXFUN, maxls=MAXLS):
     """Minimise fg(x, *args) -> (f, g) subject to lower <= x <= upper with
     L-BFGS-B, from Python or from inside ``@njit`` code.
 
@@ -33,14 +35,16 @@ def njit_minimize(fg, x0, lower, upper, args=(), m=10, factr=1e7, pgtol=1e-5,
     x0's shape and bad options raise ValueError.
     """
     from .compiled import njit_minimize_from_python
-    return njit_minimize_from_python(fg, x0, lower, upper, args, m, factr,
-                                     pgtol, maxiter, maxfun, maxls)
+    return njit_minimize_from_python(fg, x0, lower, upper, args, m=m,
+                                     factr=factr, pgtol=pgtol,
+                                     maxiter=maxiter, maxfun=maxfun,
+                                     maxls=maxls)
 
 
 @overload(njit_minimize, jit_options={"nogil": True}, inline="always")
-def _njit_minimize_compiled(fg, x0, lower, upper, args=(), m=10, factr=1e7,
-                            pgtol=1e-5, maxiter=15000, maxfun=15000,
-                            maxls=20):
+def _njit_minimize_compiled(fg, x0, lower, upper, args=(), m=MAXCOR,
+                            factr=FACTR, pgtol=GTOL, maxiter=MAXITER,
+                            maxfun=MAXFUN, maxls=MAXLS):
     """``njit_minimize`` inside ``@njit`` code: bad input gives a status.
     Inlined (``compiled.njit_minimize_impl``): the objective is then a global of the
     caller, not a value passed to a function compiled apart (which Numba

@@ -17,6 +17,7 @@ from . import status as _status
 from .driver import PHASE_SEARCH, setup_at, step_at
 from .first_use import notice_if_cold
 from .hess_inv import LbfgsInvHessProduct
+from .options import solver_options
 from .result import result_class
 from .warm_start import seed_memory_at
 from .workspace import (G, G_PREV, N_FIELDS, S_PAIRS, X_PREV, Y_PAIRS,
@@ -50,28 +51,28 @@ def driver_entries():
     offsets, size, _ = layout(1, 1, False)
     buf, addresses = np.zeros(size // 8), np.empty(N_FIELDS, np.int64)
     setup = entry_point(setup_at, buf, offsets, addresses, x, lo, up, nbd,
-                         1, 1e7, 1e-5, 20, 15000, 15000)
+                         solver_options(m=1))
     return setup, entry_point(step_at, addresses, 1, 1)
 
 
 class Solve:
-    """The work buffer of one solve and its layout; the problem's arrays
-    (x0, which becomes x, lower, upper, nbd) are used in place.  ``pairs``
-    (s, y), each (k, n) oldest first, seed the memory (warm start)."""
+    """The work buffer of one solve and its layout, set up with
+    ``options`` (a ``SolverOptions``); the problem's arrays (x0, which
+    becomes x, lower, upper, nbd) are used in place.  ``pairs`` (s, y),
+    each (k, n) oldest first, seed the memory (warm start)."""
 
-    __slots__ = ("buf", "lay", "addresses", "x", "m")
+    __slots__ = ("buf", "lay", "addresses", "x", "m", "options")
 
-    def __init__(self, x0, lower, upper, nbd, m, factr, pgtol, maxls,
-                 maxiter, maxfun, pairs=None):
+    def __init__(self, x0, lower, upper, nbd, options, pairs=None):
         n = x0.shape[0]
+        self.options = options
+        self.m = m = options.m
         self.lay = lay = layout(n, m, False)
         self.buf = np.zeros(lay.size >> 3)
         self.addresses = np.empty(N_FIELDS, np.int64)
         self.x = x0
-        self.m = m = int(m)
         driver_entries()[0](self.buf, lay.offsets, self.addresses, x0, lower,
-                            upper, nbd, int(m), float(factr), float(pgtol),
-                            int(maxls), int(maxiter), int(maxfun))
+                            upper, nbd, options)
         if pairs is not None:  # warm start (``warm_start.warm_start_pairs``)
             seed_memory_at(self.addresses, n, m, *pairs)
 
@@ -124,12 +125,14 @@ def attach_result(exc, result):
             "exception's .lbfgsb_result (x, fun, jac, nit, nfev)")
 
 
-def solve_result(solve, task, f, nit, nfev, njev, head, col, maxiter,
-                 maxfun, log=None, pg_norm=0.0):
+def solve_result(solve, task, f, nit, nfev, njev, head, col, log=None,
+                 pg_norm=0.0):
     """OptimizeResult of a finished solve; x is the solve's own array."""
     task, nit, nfev, njev = int(task), int(nit), int(nfev), int(njev)
     f = float(f)
-    warnflag = _status.warnflag(task, nit, nfev, maxiter, maxfun)
+    options = solve.options
+    warnflag = _status.warnflag(task, nit, nfev, options.maxiter,
+                                options.maxfun)
     message = _status.message(task)
     if log is not None:
         log.final(message, nit, nfev, f, float(pg_norm))

@@ -11,6 +11,7 @@ The final texts are the ones scipy prints, so that ``d['task']`` and
 ``res.message`` compare equal with scipy's; the ``ABNORMAL`` family carries a
 reason where scipy prints none.
 """
+from numba.extending import register_jitable
 
 NEW_X = 1
 FG = 3
@@ -75,10 +76,19 @@ def message(code: int) -> str:
     return _MESSAGES[int(code)]
 
 
+@register_jitable
+def is_input_error(code: int) -> bool:
+    """True for the codes of bad input met in compiled code (811-819)."""
+    return 811 <= code <= 819
+
+
+@register_jitable
 def warnflag(code: int, nit: int, nfev: int, maxiter: int, maxfun: int) -> int:
     """scipy's ``warnflag``/``status``: 0 converged, 1 too many evaluations or
     iterations, 2 stopped for another reason (always 2 for an input
-    error, codes 811-819)."""
+    error, codes 811-819).  A plain function from Python, compiled into
+    the callers in ``@njit`` code (the compiled entries and the batch
+    kernels): the one rule for every path."""
     if 400 <= code < 500:
         return 0
     if is_input_error(code):
@@ -86,8 +96,3 @@ def warnflag(code: int, nit: int, nfev: int, maxiter: int, maxfun: int) -> int:
     if nfev > maxfun or nit >= maxiter:
         return 1
     return 2
-
-
-def is_input_error(code: int) -> bool:
-    """True for the codes of bad input met in compiled code (811-819)."""
-    return 811 <= code <= 819

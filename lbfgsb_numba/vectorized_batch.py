@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .batch_ask_tell import BatchSolver
+from .options import FTOL, GTOL, MAXCOR, MAXFUN, MAXITER, MAXLS
 from .result import BatchResult
 from .validation import unpack_fg
 
@@ -34,10 +35,10 @@ def _batch_args(args: Any, k: int) -> tuple:
 
 
 def minimize_vectorized(fun: Callable[..., Any], x0: Any, args: tuple = (),
-                        bounds: Any = None, *, maxcor: int = 10,
-                        ftol: float = 2.2204460492503131e-09,
-                        gtol: float = 1e-5, maxiter: int = 15000,
-                        maxfun: int = 15000, maxls: int = 20,
+                        bounds: Any = None, *, maxcor: int = MAXCOR,
+                        ftol: float = FTOL, gtol: float = GTOL,
+                        maxiter: int = MAXITER, maxfun: int = MAXFUN,
+                        maxls: int = MAXLS,
                         pass_indices: bool = False) -> BatchResult:
     """Solve k independent problems with a vectorised objective.
 

@@ -28,12 +28,11 @@ from numba import njit
 
 from .bfgs_matrix import form_t, store_pair, update_products
 from .dense_model import build_dense
+from .options import EPS
 from .vector_ops import dot
 from .workspace import (B_DENSE, B_TIMES_D, D_SCALING, DIRECTION, FREE_ACTIVE,
                         G_PREV, S_PAIRS, SS, STATE, SY, T_CHOL, Y_PAIRS, YY,
                         workspace_views)
-
-EPSMCH = 2.220446049250313e-16
 
 __all__ = ["warm_start_pairs", "seed_memory", "seed_memory_at"]
 
@@ -99,7 +98,7 @@ def seed_memory(ws, s_rows, y_rows):
         dr = dot(s_new, y_new, n)
         rr = dot(y_new, y_new, n)
         dtd = dot(s_new, s_new, n)
-        if not (dr > EPSMCH * math.sqrt(dtd) * math.sqrt(rr)
+        if not (dr > EPS * math.sqrt(dtd) * math.sqrt(rr)
                 and math.isfinite(rr) and math.isfinite(dtd)):
             continue
         st.dtd = dtd

@@ -52,14 +52,13 @@ def new_workspace(n, m):
 
 
 @njit(cache=True, nogil=True)
-def initialize(ws, x0, lower, upper, bound_type, m, factr, pgtol, maxls,
-               maxiter, maxfun):
+def initialize(ws, x0, lower, upper, bound_type, options):
     """Load a problem into a Workspace of named arrays and reset the
-    state (x0 is clipped into the box)."""
+    state (x0 is clipped into the box); ``options`` is an
+    ``options.SolverOptions`` (``options.solver_options``)."""
     ws.x[:] = x0
     ws.lower[:] = lower
     ws.upper[:] = upper
     ws.bound_type[:] = bound_type
     initialize_arrays(ws.x, ws.g, ws.lower, ws.upper, ws.bound_type,
-                      ws.where, ws.state, ws.search, m, factr, pgtol, maxls,
-                      maxiter, maxfun)
+                      ws.where, ws.state, ws.search, options)

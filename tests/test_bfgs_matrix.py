@@ -26,6 +26,7 @@ from lbfgsb_numba.bfgs_matrix import middle_product
 from lbfgsb_numba.bounds import normalize_bounds
 from lbfgsb_numba.driver import step
 from lbfgsb_numba.hess_inv import pairs_in_order
+from lbfgsb_numba.options import solver_options
 from lbfgsb_numba.status import FG, NEW_X, message
 from kernel_harness import initialize, new_workspace
 from oracle_problems import step_through
@@ -102,7 +103,7 @@ def solve_checking_k(fg, x0, bounds, dense):
     n = x0.size
     lower, upper, nbd = normalize_bounds(bounds, n)
     ws = new_workspace(n, M)[0]
-    initialize(ws, x0, lower, upper, nbd, M, 1e7, 1e-5, 20, 15000, 15000)
+    initialize(ws, x0, lower, upper, nbd, solver_options(m=M))
     ws.state["dense"][0] = dense
     st = ws.state[0]
     searches, checked, nfev = [], 0, 0
@@ -194,8 +195,8 @@ def test_middle_product_is_the_dense_middle_matrix_inverse(iterations):
     n, m = 12, 5
     lower, upper, nbd = normalize_bounds([(-2.0, 2.0)] * n, n)
     ws = new_workspace(n, m)[0]
-    initialize(ws, np.tile([-1.2, 1.0], n // 2), lower, upper, nbd, m, 0.0,
-               0.0, 20, 15000, 15000)
+    initialize(ws, np.tile([-1.2, 1.0], n // 2), lower, upper, nbd,
+               solver_options(m=m, factr=0.0, pgtol=0.0))
     assert step_through(ws, rosenbrock_njit, iterations) == NEW_X
     st = ws.state[0]
     col, head, theta = int(st["col"]), int(st["head"]), float(st["theta"])

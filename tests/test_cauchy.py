@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from numba import njit
 
+from lbfgsb_numba.options import solver_options
 from lbfgsb_numba.bounds import normalize_bounds
 from lbfgsb_numba.cauchy import cauchy_point, heap_pop_min
 from lbfgsb_numba.hess_inv import pairs_in_order
@@ -92,8 +93,8 @@ def solver_memory(n, m, seed, iterations):
     upper[0] = lower[0] = -0.25  # one fixed variable
     nbd = normalize_bounds((lower, upper), n)[2]
     ws, buf, addresses = new_workspace(n, m)
-    initialize(ws, rng.uniform(-1, 1, n), lower, upper, nbd, m, 0.0, 0.0,
-               20, 15000, 15000)
+    initialize(ws, rng.uniform(-1, 1, n), lower, upper, nbd,
+               solver_options(m=m, factr=0.0, pgtol=0.0))
     assert step_through(ws, fg, iterations + 1) == NEW_X
     return ws, buf, addresses, lower, upper, rng
 

@@ -30,6 +30,7 @@ from lbfgsb_numba.bounds import normalize_bounds
 from lbfgsb_numba.dense_model import use_dense
 from lbfgsb_numba.driver import step
 from lbfgsb_numba.hess_inv import pairs_in_order
+from lbfgsb_numba.options import solver_options
 from lbfgsb_numba.status import FG, NEW_X
 from kernel_harness import initialize, new_workspace
 from oracle_problems import dense_compact_matrix, rosenbrock, step_through
@@ -70,7 +71,8 @@ def drive(x0, dense, factr=1e7, pgtol=1e-5, on_search=None):
     n = x0.size
     lower, upper, nbd = normalize_bounds(PALMER_BOUNDS, n)
     ws = new_workspace(n, M)[0]
-    initialize(ws, x0, lower, upper, nbd, M, factr, pgtol, 20, 15000, 15000)
+    initialize(ws, x0, lower, upper, nbd,
+               solver_options(m=M, factr=factr, pgtol=pgtol))
     ws.state["dense"][0] = dense
     st = ws.state[0]
     while True:
@@ -276,7 +278,7 @@ def test_build_dense_is_the_compact_matrix():
     nbd = normalize_bounds(list(zip(lo, up)), n)[2]
     assert use_dense(n, m)
     ws = new_workspace(n, m)[0]
-    initialize(ws, x0, lo, up, nbd, m, 1e7, 1e-5, 20, 15000, 15000)
+    initialize(ws, x0, lo, up, nbd, solver_options(m=m))
     assert step_through(ws, rosenbrock_njit, iterations=7) == NEW_X
     # the pairs of the last completed update (the one after iteration 7
     # is made when the solver is stepped again)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import lbfgsb_numba as lb
+from lbfgsb_numba.options import solver_options
 from lbfgsb_numba.bounds import normalize_bounds
 from kernel_harness import initialize
 from lbfgsb_numba.status import message
@@ -20,7 +21,8 @@ def _drive(fg, x0, bounds, m=10, factr=1e7, pgtol=1e-5):
     n = x0.size
     lower, upper, nbd = normalize_bounds(bounds, n)
     ws = new_workspace(n, m)[0]
-    initialize(ws, x0, lower, upper, nbd, m, factr, pgtol, 20, 15000, 15000)
+    initialize(ws, x0, lower, upper, nbd,
+               solver_options(m=m, factr=factr, pgtol=pgtol))
     task = step_through(ws, fg)
     return ws.state[0].copy(), ws.x.copy(), task
 

@@ -26,6 +26,7 @@ from lbfgsb_numba.driver import _search
 from lbfgsb_numba.line_search import (FTOL, GTOL, SEARCH_CONVERGED,
                                       SEARCH_ERROR, SEARCH_FG, SEARCH_START,
                                       SEARCH_WARNING, csrch, start_search)
+from lbfgsb_numba.options import solver_options
 from lbfgsb_numba.status import FG, NEW_X
 from lbfgsb_numba.workspace import (BOUND_TYPE, DIRECTION, G_PREV, LOWER,
                                     SEARCH, SEARCH_DTYPE, STATE, UPPER,
@@ -69,8 +70,8 @@ def solver_after(iterations):
     lower, upper, nbd = normalize_bounds(list(zip(LOWER_BOUND, UPPER_BOUND)),
                                          n)
     ws, buf, addresses = new_workspace(n, m)
-    initialize(ws, np.array([0.5, 0.5, 0.5]), lower, upper, nbd, m, 1e7,
-               1e-5, 20, 15000, 15000)
+    initialize(ws, np.array([0.5, 0.5, 0.5]), lower, upper, nbd,
+               solver_options(m=m))
     assert step_through(ws, shifted_quadratic, iterations) == NEW_X
     return ws, buf, addresses, n, m
 

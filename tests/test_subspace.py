@@ -10,6 +10,7 @@ def test_quasi_newton_point_is_the_compact_newton_step():
     matrix B = theta I - W M W' (Byrd, Nocedal & Schnabel 1994), built here
     densely from the stored pairs in order (the ring buffer has wrapped)."""
     from lbfgsb_numba.bench import rosenbrock_njit
+    from lbfgsb_numba.options import solver_options
     from kernel_harness import initialize
     from lbfgsb_numba.subspace import quasi_newton_point
 
@@ -17,8 +18,8 @@ def test_quasi_newton_point_is_the_compact_newton_step():
     x0 = np.tile([-1.2, 1.0], 3)
     lo, up = np.full(n, -np.inf), np.full(n, np.inf)
     ws = new_workspace(n, m)[0]
-    initialize(ws, x0, lo, up, np.zeros(n, dtype=np.int32), m, 1e7, 1e-5,
-               20, 10, 15000)
+    initialize(ws, x0, lo, up, np.zeros(n, dtype=np.int32),
+               solver_options(m=m, maxiter=10))
     step_through(ws, rosenbrock_njit)
     st = ws.state[0]
     col, head, theta = int(st["col"]), int(st["head"]), float(st["theta"])

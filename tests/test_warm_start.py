@@ -12,6 +12,7 @@ from lbfgsb_numba.bench import (FIT, FIT_LOWER, FIT_UPPER, drifting_fit_data,
                                 warm_start_savings)
 from lbfgsb_numba.bounds import normalize_bounds
 from lbfgsb_numba.hess_inv import LbfgsInvHessProduct, pairs_in_order
+from lbfgsb_numba.options import solver_options
 from lbfgsb_numba.warm_start import seed_memory, warm_start_pairs
 from kernel_harness import initialize, new_workspace
 from oracle_problems import dense_compact_matrix, python_wrapper, rosenbrock
@@ -38,7 +39,8 @@ def test_seeded_memory_is_the_lbfgs_matrix_of_the_pairs(n, m, bounded):
     up = np.full(n, 5.0 if bounded else np.inf)
     nbd = normalize_bounds((lo, up), n)[2]
     ws = new_workspace(n, m)[0]
-    initialize(ws, np.zeros(n), lo, up, nbd, m, 1e7, 1e-5, 20, 100, 100)
+    initialize(ws, np.zeros(n), lo, up, nbd,
+               solver_options(m=m, maxiter=100, maxfun=100))
     kept = seed_memory(ws, *warm_start_pairs((s, y), n, m))
     st = ws.state[0]
     # warm_start_pairs keeps the newest m; the reversed one is among them
