@@ -48,6 +48,11 @@ from .solve import (Solve, attach_last_accepted, attach_result,
 from .status import ABNORMAL_GRADIENT_LENGTH, FG, NEW_X
 from .validation import as_x0, check_solver_options, gradient_shape_error
 from .workspace import G
+from .entries import compiled_entries
+
+# the solver's entries: compiled (or loaded from the cache) on the first use
+# of a compiled path, not at the package's import
+compiled_entries()
 
 # (re-exported: batch_ask_tell loads its problems with them)
 __all__ = ["NjitResult", "load_problem", "warnflag_of", "njit_solve",
