@@ -76,16 +76,6 @@ def test_no_notice_when_warm(fresh_process_flag, capsys):
     assert out.getvalue() == ""
 
 
-def test_notice_before_compile_returns_the_function(fresh_process_flag,
-                                                    capsys):
-    def not_compiled_anywhere(x):
-        return x
-
-    assert first_use.notice_before_compile(not_compiled_anywhere) is \
-        not_compiled_anywhere
-    assert capsys.readouterr().err == first_use.MESSAGE + "\n"
-
-
 # Each script stops the process at the first compile the entry point asks
 # for (after the notice, if any): the hooks are checked against a real empty
 # cache without paying for the compile.
