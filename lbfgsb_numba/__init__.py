@@ -22,9 +22,9 @@ from . import status
 # Imported with the package, not on first use: importing it registers the
 # solver's entry symbols with LLVM (``entries``), which a user's cached
 # code that calls ``njit_minimize`` needs before it is loaded, even when it
-# reaches ``njit_minimize`` as ``lbfgsb_numba.njit_minimize``.  (Its cost,
-# Numba's CPU target set-up, is paid by the first solve on any path
-# anyway.)
+# reaches ``njit_minimize`` as ``lbfgsb_numba.njit_minimize``.  With an
+# empty cache the entries themselves are compiled on the first use of a
+# compiled path only (a Python-objective solve does not need them).
 from . import entries as _entries  # noqa: F401
 
 # The compiled and batched solvers load the code that takes an objective on

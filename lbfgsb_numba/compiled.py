@@ -49,6 +49,11 @@ from .options import (FACTR, GTOL, MAXCOR, MAXFUN, MAXITER, MAXLS,
 from .status import ABNORMAL_GRADIENT_LENGTH, FG, NEW_X
 from .validation import as_x0, gradient_shape_error
 from .workspace import G
+from .entries import compiled_entries
+
+# the solver's entries: compiled (or loaded from the cache) on the first use
+# of a compiled path, not at the package's import
+compiled_entries()
 
 # (re-exported: batch_ask_tell loads its problems with it)
 __all__ = ["NjitResult", "load_problem", "njit_solve",

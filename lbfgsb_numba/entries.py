@@ -9,7 +9,9 @@ optimising and generating machine code for the whole again, so a caller that
 called the solver directly would pay for compiling the solver (tens of
 seconds) each time.  Instead the solver's entries below are ``cfunc``
 (compiled once, cached on disk) and registered with LLVM under a symbol
-name when this module is imported; compiled callers declare the symbol and
+name (``compiled_entries``: on the first use of a compiled path, or when
+this module is imported if they are in the cache; ``register_symbols``
+for an empty cache); compiled callers declare the symbol and
 call it (``c_entry``), like a C library function.  Nothing of this process
 (no address) is baked into a caller, so a user's ``@njit(cache=True)``
 function that calls the solver stays cacheable: its cached machine code
@@ -47,6 +49,9 @@ Entries (pointers and strides are int64 byte values):
 """
 from __future__ import annotations
 
+import ctypes
+import threading
+
 import numpy as np
 from llvmlite import binding as llvm_binding
 from llvmlite import ir
@@ -55,7 +60,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from .driver import abandon_evaluation, initialize_at, step_at
-from .first_use import notice_before_compile
+from .first_use import is_cached, notice_if_cold
 from .options import OPTIONS_TYPE
 from .status import FG, NEW_X, warnflag
 from .workspace import (BOUND_TYPE, G, LOWER, N_FIELDS, STATE, UPPER, X,
@@ -117,15 +122,11 @@ def _write_strided(src, address, stride):
         _as_f64(address + i * stride)[0] = src[i]
 
 
-@cfunc(_i64(_i64, _i64), cache=True, nopython=True)
-@notice_before_compile
 def workspace_bytes_c(n, m):
     """Bytes of a compiled caller's work buffer for n variables, memory m."""
     return HEADER_BYTES + field_offsets(n, m, True)[1]
 
 
-@cfunc(_i64(_i64, _i64, _i64, _i64, _i64, _i64, _i64, _i64, _i64),
-       cache=True, nopython=True)
 def setup_c(buf, n, x0, x0_stride, lower, lower_stride, upper, upper_stride,
             options_address):
     """Lay out, zero and load the buffer at ``buf``; initialise the solver
@@ -149,8 +150,6 @@ def setup_c(buf, n, x0, x0_stride, lower, lower_stride, upper, upper_stride,
     return 0
 
 
-@cfunc(_i64(_i64, _i64, _i64, _f64, _i64, _i64, _i64), cache=True,
-       nopython=True)
 def advance_c(addresses, n, m, f, nfev_used, x_eval, g_eval):
     """Record an evaluation, step, and hand out the next point to evaluate
     (see the module docstring)."""
@@ -175,8 +174,6 @@ def advance_c(addresses, n, m, f, nfev_used, x_eval, g_eval):
     return task
 
 
-@cfunc(_i64(_i64, _i64, _i64, _i64, _i64, _i64, _i64, _i64, _i64),
-       cache=True, nopython=True)
 def result_c(addresses, n, m, task, x_out, x_stride, g_out, g_stride, info):
     """Copy x and g out of the workspace at ``addresses`` (unless
     ``x_out`` is 0), put (f, nit, nfev, njev, head, col) in ``info`` and
@@ -197,7 +194,6 @@ def result_c(addresses, n, m, task, x_out, x_stride, g_out, g_stride, info):
     return warnflag(task, st.nit, st.nfev, st.maxiter, st.maxfun)
 
 
-@cfunc(_i64(_i64, _i64, _i64, _i64, _i64), cache=True, nopython=True)
 def abandon_c(addresses, n, m, code, gradient_length):
     """End the solve at ``addresses`` with task ``code``: the evaluation it
     asked for gave a gradient of length ``gradient_length`` != n."""
@@ -275,19 +271,75 @@ def c_entry(entry, restype, argtypes):
 
 def buffer_words(n: int, m: int) -> int:
     """float64 words of a compiled caller's work buffer (from Python)."""
-    return (workspace_bytes_c.ctypes(n, m) + 7) // 8
+    return (compiled_entries()["workspace_bytes"].ctypes(n, m) + 7) // 8
 
 
-_ENTRIES = {"workspace_bytes": workspace_bytes_c, "setup": setup_c,
-            "advance": advance_c, "result": result_c,
-            "abandon": abandon_c}
+# entry name -> (plain function, C signature)
+_ENTRY_FUNCTIONS = {
+    "workspace_bytes": (workspace_bytes_c, _i64(_i64, _i64)),
+    "setup": (setup_c, _i64(*(_i64,) * 9)),
+    "advance": (advance_c, _i64(_i64, _i64, _i64, _f64, _i64, _i64, _i64)),
+    "result": (result_c, _i64(*(_i64,) * 9)),
+    "abandon": (abandon_c, _i64(*(_i64,) * 5)),
+}
+_entries: dict = {}  # entry name -> compiled cfunc, once compiled
+_compile_lock = threading.Lock()
+
+
+def compiled_entries() -> dict:
+    """The entries as ``cfunc`` objects by name, compiled (or loaded from
+    Numba's cache) on the first call in a process, and registered with LLVM
+    under their symbol names.  Called when ``compiled`` is imported (first
+    use of a compiled path) and, with an empty cache, by the stand-ins that
+    ``register_symbols`` put under the names at import."""
+    if not _entries:
+        with _compile_lock:
+            if not _entries:
+                notice_if_cold(*(fn for fn, _ in _ENTRY_FUNCTIONS.values()))
+                compiled = {entry: cfunc(sig, cache=True, nopython=True)(fn)
+                            for entry, (fn, sig) in _ENTRY_FUNCTIONS.items()}
+                for entry, fn in compiled.items():
+                    llvm_binding.add_symbol(symbol_name(entry), fn.address)
+                _entries.update(compiled)
+    return _entries
+
+
+def _forwarding_stand_in(entry: str, sig):
+    """A C function (ctypes callback) with ``entry``'s signature that
+    compiles the entries (``compiled_entries``) and calls the real one."""
+    c_type = {_i64: ctypes.c_int64, _f64: ctypes.c_double}
+    prototype = ctypes.CFUNCTYPE(c_type[sig.return_type],
+                                 *(c_type[t] for t in sig.args))
+
+    def forward(*args):
+        return compiled_entries()[entry].ctypes(*args)
+    return prototype(forward)
+
+
+_stand_ins: list = []  # kept alive: their addresses are registered
 
 
 def register_symbols():
     """Make every entry's symbol resolvable by LLVM in this process (done
-    at import, before any caller's code is compiled or loaded)."""
-    for entry, fn in _ENTRIES.items():
-        llvm_binding.add_symbol(symbol_name(entry), fn.address)
+    at import, before any caller's code is compiled or loaded).
+
+    With the entries in Numba's cache they are loaded (a few ms) and their
+    own addresses registered.  With an empty cache nothing is compiled
+    here (a Python-objective solve never needs the entries): the names get
+    stand-ins that compile the entries on their first call and forward to
+    them, so that a user's cached code loaded before anything compiled the
+    entries still links (its calls then pass through Python, in this
+    process only); the compiled paths compile the entries when ``compiled``
+    is imported, which puts the real addresses under the names for all code
+    linked later."""
+    if all(is_cached(fn) for fn, _ in _ENTRY_FUNCTIONS.values()):
+        compiled_entries()
+        return
+    for entry, (_, sig) in _ENTRY_FUNCTIONS.items():
+        stand_in = _forwarding_stand_in(entry, sig)
+        _stand_ins.append(stand_in)
+        llvm_binding.add_symbol(symbol_name(entry),
+                                ctypes.cast(stand_in, ctypes.c_void_p).value)
 
 
 register_symbols()

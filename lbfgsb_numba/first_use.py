@@ -7,17 +7,16 @@ in well under a second.  So that nobody thinks it hangs, the first entry
 point about to compile says so, once per process (``notice_if_cold``);
 nothing is printed when the cache is warm.
 
-Hooks, one line each: ``notice_if_cold(...)`` before a lazily compiled entry
-is first called, ``@notice_before_compile`` under an eagerly compiled
-``cfunc`` decorator.
+Hook, one line: ``notice_if_cold(...)`` before a lazily compiled entry is
+first called (``solve.driver_entries``, ``entries.compiled_entries``).
 """
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
 #: rough cold-compile time on an idle 2-core machine, for the message
-FIRST_COMPILE_SECONDS = 20
+FIRST_COMPILE_SECONDS = 30
 MESSAGE = (f"lbfgsb_numba: compiling the kernels (first use only, "
            f"~{FIRST_COMPILE_SECONDS} s; later runs load them from Numba's "
            f"cache)...")
@@ -63,10 +62,3 @@ def notice_if_cold(*funcs: Any, stream: TextIO | None = None) -> bool:
     _noticed = True
     print(MESSAGE, file=sys.stderr if stream is None else stream, flush=True)
     return True
-
-
-def notice_before_compile(py_func: Callable) -> Callable:
-    """Decorator under an eager ``cfunc(..., cache=True)``: the notice if
-    ``py_func`` is not in the cache; returns ``py_func`` unchanged."""
-    notice_if_cold(py_func)
-    return py_func

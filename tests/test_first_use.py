@@ -76,16 +76,6 @@ def test_no_notice_when_warm(fresh_process_flag, capsys):
     assert out.getvalue() == ""
 
 
-def test_notice_before_compile_returns_the_function(fresh_process_flag,
-                                                    capsys):
-    def not_compiled_anywhere(x):
-        return x
-
-    assert first_use.notice_before_compile(not_compiled_anywhere) is \
-        not_compiled_anywhere
-    assert capsys.readouterr().err == first_use.MESSAGE + "\n"
-
-
 # Each script stops the process at the first compile the entry point asks
 # for (after the notice, if any): the hooks are checked against a real empty
 # cache without paying for the compile.
@@ -132,3 +122,42 @@ def test_entry_points_quiet_on_a_warm_cache(script):
     api.fmin_l_bfgs_b(lambda x: (float(x @ x), 2 * x), np.ones(2))
     env_cache = os.environ.get("NUMBA_CACHE_DIR")
     assert _stderr_of(script, cache_dir=env_cache) == ""
+
+
+_IMPORT_MUST_NOT_COMPILE_ENTRIES = """
+from numba.core import ccallback
+def refuse(self):
+    raise SystemExit("an entry compiled at import")
+ccallback.CFunc.compile = refuse
+import lbfgsb_numba
+from lbfgsb_numba import entries
+assert not entries._entries, "entries compiled at import"
+print(len(entries._stand_ins))
+"""
+
+
+def test_import_with_an_empty_cache_compiles_no_entry(tmp_path):
+    """A Python-objective solve never needs the compiled paths' entries: with
+    an empty cache the import registers stand-ins under their symbols
+    instead of compiling them (and says nothing)."""
+    env = dict(os.environ, PYTHONPATH=PACKAGE_PARENT,
+               NUMBA_CACHE_DIR=str(tmp_path))
+    run = subprocess.run([sys.executable, "-c",
+                          _IMPORT_MUST_NOT_COMPILE_ENTRIES], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["5"] and run.stderr == ""
+
+
+def test_stand_in_forwards_to_the_compiled_entry():
+    """The stand-in under an entry's symbol (empty cache) calls the real
+    entry, with its C signature."""
+    import ctypes
+    from lbfgsb_numba import entries
+    fn, sig = entries._ENTRY_FUNCTIONS["workspace_bytes"]
+    stand_in = entries._forwarding_stand_in("workspace_bytes", sig)
+    as_c = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64, ctypes.c_int64)
+    call = ctypes.cast(ctypes.cast(stand_in, ctypes.c_void_p).value, as_c)
+    real = entries.compiled_entries()["workspace_bytes"].ctypes
+    assert call(7, 3) == real(7, 3) > entries.HEADER_BYTES
+    assert call(40, 10) == real(40, 10) > call(7, 3)
