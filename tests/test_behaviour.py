@@ -13,7 +13,7 @@ from numba.core.registry import CPUDispatcher
 
 import lbfgsb_numba as lb
 import lbfgsb_numba.compiled as compiled_module
-from lbfgsb_numba.bench import two_exp_njit
+from benchmarks.problems import two_exp_njit
 from lbfgsb_numba.bounds import normalize_bounds
 from lbfgsb_numba.dense_model import use_dense
 from lbfgsb_numba.driver import initialize

@@ -6,8 +6,8 @@ from numba import njit, prange
 
 import lbfgsb_numba as lb
 from lbfgsb_numba import status
-from lbfgsb_numba.bench import rosenbrock_njit as rosen_fg
-from lbfgsb_numba.bench import two_exp_njit as expfit_fg
+from benchmarks.problems import rosenbrock_njit as rosen_fg
+from benchmarks.problems import two_exp_njit as expfit_fg
 from oracle_problems import fit_curves
 from oracle_problems import rosenbrock_f as rosen_f
 from oracle_problems import rosenbrock_g as rosen_g

@@ -147,7 +147,7 @@ def test_quasi_newton_point_is_the_compact_newton_step():
     """Without bounds the subspace step must be -B^-1 g for the compact
     matrix B = theta I - W M W' (Byrd, Nocedal & Schnabel 1994), built here
     densely from the stored pairs in order (the ring buffer has wrapped)."""
-    from lbfgsb_numba.bench import rosenbrock_njit
+    from benchmarks.problems import rosenbrock_njit
     from lbfgsb_numba.driver import initialize
     from lbfgsb_numba.subspace import quasi_newton_point
 
@@ -174,7 +174,7 @@ def test_build_dense_is_the_compact_matrix():
     """The dense B of small bounded problems (``dense_model.build_dense``)
     equals theta I - W M W' formed from the stored pairs in order, after
     the ring buffer has wrapped."""
-    from lbfgsb_numba.bench import rosenbrock_njit
+    from benchmarks.problems import rosenbrock_njit
     from lbfgsb_numba.dense_model import build_dense, use_dense
     from lbfgsb_numba.driver import initialize, step
     from lbfgsb_numba.status import FG, NEW_X
