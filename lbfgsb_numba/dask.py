@@ -444,14 +444,9 @@ def minimize_batch(fun: Callable[..., Any], x0: Any, args: tuple = (),
 
     References
     ----------
-    .. [1] R. H. Byrd, P. Lu, J. Nocedal and C. Zhu, "A limited memory
-       algorithm for bound constrained optimization", SIAM J. Sci. Comput.
-       16(5), 1190-1208, 1995.
-    .. [2] C. Zhu, R. H. Byrd, P. Lu and J. Nocedal, "Algorithm 778: L-BFGS-B,
-       Fortran subroutines for large-scale bound constrained optimization",
-       ACM Trans. Math. Softw. 23(4), 550-560, 1997.
-    .. [3] J. L. Morales and J. Nocedal, "Remark on Algorithm 778", ACM Trans.
-       Math. Softw. 38(1), 7:1-7:4, 2011.
+    .. [1] Byrd, Lu, Nocedal & Zhu, SIAM J. Sci. Comput. 16(5), 1995.
+    .. [2] Zhu, Byrd, Lu & Nocedal, "Algorithm 778", ACM TOMS 23(4), 1997.
+    .. [3] Morales & Nocedal, "Remark on Algorithm 778", ACM TOMS 38(1), 2011.
 
     Examples
     --------
