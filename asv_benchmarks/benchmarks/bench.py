@@ -47,7 +47,10 @@ from collections import namedtuple
 
 import numpy as np
 
-from lbfgsb_numba.timing import compare
+try:
+    from lbfgsb_numba.timing import compare
+except ImportError:  # a version from before the move (asv on old commits)
+    from lbfgsb_numba.bench import compare
 from benchmarks.problems import (FIT, FIT_LOWER, FIT_SHORT, FIT_UPPER,
                                  drifting_fit_data, evaluate_fits,
                                  rosenbrock_njit, rosenbrock_numpy,
