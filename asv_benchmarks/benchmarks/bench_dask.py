@@ -42,6 +42,7 @@ class DaskBatch:
             n_workers=2, threads_per_worker=1, processes=True,
             dashboard_address=":0")
         self.client = distributed.Client(self.cluster)
+        problems.importable_on_workers(self.client)  # they import fg by name
         y = da.map_blocks(data_block, dtype=float,
                           chunks=((CHUNK,) * (k // CHUNK), (fit.t.size,)))
         y = y.persist()

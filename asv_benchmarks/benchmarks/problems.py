@@ -192,3 +192,15 @@ def data_in_process(k, chunk, seed=0):
     array."""
     return np.concatenate([two_exp_data(min(chunk, k - s), seed=seed + s)
                            for s in range(0, k, chunk)])
+
+
+
+def importable_on_workers(client):
+    """Put the directory that holds the ``benchmarks`` package on the
+    ``sys.path`` of every worker of a ``distributed`` client, so that the
+    workers import the objectives here by name (and load their Numba
+    cache) when they unpickle a task."""
+    import os
+    import site
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    client.run(site.addsitedir, root)
