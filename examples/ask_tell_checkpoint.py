@@ -16,8 +16,13 @@ import tempfile
 import numpy as np
 
 from lbfgsb_numba import LbfgsbSolver, minimize
-from lbfgsb_numba.bench import (FIT, FIT_LOWER, FIT_UPPER, drifting_fit_data,
-                                two_exp_numpy)
+
+# the fit problem comes from the benchmark problems beside the asv suite
+ASV_DIR = os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "asv_benchmarks")
+sys.path.insert(0, ASV_DIR)
+from benchmarks.problems import (FIT, FIT_LOWER, FIT_UPPER,  # noqa: E402
+                                 drifting_fit_data, two_exp_numpy)
 
 BOUNDS = (FIT_LOWER, FIT_UPPER)
 T = FIT.t
@@ -27,7 +32,8 @@ Y = drifting_fit_data(count=1)[0]
 RESUME = """
 import sys
 from lbfgsb_numba import LbfgsbSolver
-from lbfgsb_numba.bench import FIT, drifting_fit_data, two_exp_numpy
+sys.path.insert(0, sys.argv[2])
+from benchmarks.problems import FIT, drifting_fit_data, two_exp_numpy
 y = drifting_fit_data(count=1)[0]
 s = LbfgsbSolver.load(sys.argv[1])
 while not s.done:
@@ -55,7 +61,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "fit.npz")
         s.save(path)
-        out = subprocess.run([sys.executable, "-c", RESUME, path],
+        out = subprocess.run([sys.executable, "-c", RESUME, path, ASV_DIR],
                              capture_output=True, text=True, check=True)
     fun_hex, nit, nfev = out.stdout.split()
     same = float.fromhex(fun_hex) == whole.fun and (int(nit), int(nfev)) == (

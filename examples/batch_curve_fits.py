@@ -5,7 +5,7 @@ y(t) = a0 / (1 + exp(-a1 (t - a2))) + a3, to 40 noisy points, with all four
 parameters bounded.  The 2000 fits run in parallel over
 the cores in compiled code.  A Python loop of scipy's fmin_l_bfgs_b on a
 subset (if scipy is installed) is timed against it the way
-``python -m lbfgsb_numba.bench`` times its batch (``bench.compare``: blocks
+the bench command (asv_benchmarks/) times its batch (``timing.compare``: blocks
 alternating between the two, with a pause after each, best time per call),
 after a first call that includes compiling the batch loop.  A few fits are
 plotted to batch_curve_fits.png (if matplotlib is installed).
@@ -19,7 +19,7 @@ import numpy as np
 from numba import njit
 
 from lbfgsb_numba import minimize_batch
-from lbfgsb_numba.bench import compare
+from lbfgsb_numba.timing import compare
 
 T = np.linspace(0.0, 10.0, 40)
 LOWER = np.array([0.1, 0.05, 0.0, -1.0])
@@ -91,7 +91,7 @@ def main(k=2000):
     def scipy_loop():
         return [fmin_l_bfgs_b(logistic_numpy, X0, args=(T, y[i]),
                               bounds=bounds)[1] for i in range(sub)]
-    # warm calls timed as `python -m lbfgsb_numba.bench` does: blocks of
+    # warm calls timed as `python -m benchmarks.bench` does: blocks of
     # calls alternate between the two, with a pause after each (scipy's
     # BLAS threads go idle before the batch runs), best time per call kept
     if fmin_l_bfgs_b is None:

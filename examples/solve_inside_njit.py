@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from lbfgsb_numba.bench import compare
+from lbfgsb_numba.timing import compare
 from lbfgsb_numba.first_use import is_cached
 from lbfgsb_numba.status import message
 from multistart_model import multistart

@@ -22,6 +22,7 @@ Run (after ``pip install ".[dask,examples]"``):
 """
 import argparse
 import os
+import sys
 import time
 
 import numpy as np
@@ -33,7 +34,12 @@ from lbfgsb_numba.batch import minimize_batch
 # function of (p, t, y) from an importable module: Dask workers import it
 # (and its Numba cache) by name.  One defined in this script (__main__)
 # would travel to the workers by value and be compiled once per worker.
-from lbfgsb_numba.bench import two_exp_njit as biexp_fg
+# Here it is the benchmark problems' fit objective (asv_benchmarks/ is put
+# on sys.path here, and on the workers' by ``importable_on_workers``).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "asv_benchmarks"))
+from benchmarks.problems import (  # noqa: E402
+    importable_on_workers, two_exp_njit as biexp_fg)
 
 T = np.linspace(0.0, 8.0, 40)
 PARAMS = ["a_fast", "k_fast", "a_slow", "k_slow", "offset"]
@@ -158,6 +164,7 @@ def main(argv=None):
         client = (distributed.Client(args.scheduler) if args.scheduler else
                   distributed.Client(n_workers=os.cpu_count(),
                                      threads_per_worker=1))
+        importable_on_workers(client)
         print(f"cluster: {client.dashboard_link or client.scheduler.address}")
     try:
         cube, truth = synthetic_cube(args.size)

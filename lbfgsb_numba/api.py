@@ -285,18 +285,99 @@ def fmin_l_bfgs_b(func: Callable[..., Any], x0: Any,
                   maxiter: int = MAXITER, disp: Optional[int] = None,
                   callback: Optional[Callable[..., Any]] = None,
                   maxls: int = MAXLS) -> tuple[np.ndarray, float, dict]:
-    """Minimise func(x, *args) subject to bounds with L-BFGS-B.
+    """Minimise ``func(x, *args)`` subject to bounds with L-BFGS-B.
 
-    Same signature, semantics and return value as
-    ``scipy.optimize.fmin_l_bfgs_b``: returns ``(x, f, d)`` with
-    ``d = {'grad', 'task', 'funcalls', 'nit', 'warnflag'}``.  Differences:
-    ``iprint``/``disp`` print a real per-iteration log; a Numba-compiled
-    ``func`` runs the whole solve in compiled code; bounds may also be given
-    as two arrays ``(lower, upper)``.
+    A drop-in for ``scipy.optimize.fmin_l_bfgs_b``: same signature,
+    semantics and return value.  Each iteration takes the generalized Cauchy
+    point of the limited-memory quadratic model along the projected gradient
+    path, minimises the model over the variables that are still free, and
+    searches along the resulting direction inside the box [1]_ [2]_ [3]_.
+    When ``func`` (and ``fprime``) are Numba ``@njit`` functions and no
+    ``callback`` or log is asked for, the whole solve runs compiled.
 
-    References: Byrd, Lu, Nocedal & Zhu, SIAM J. Sci. Comput. 16(5), 1995;
-    Zhu, Byrd, Lu & Nocedal, ACM TOMS 23(4), 1997; Morales & Nocedal, ACM
-    TOMS 38(1), 2011.
+    Parameters
+    ----------
+    func : callable
+        ``func(x, *args)``: x of shape (n,).  Returns f and its gradient
+        ``(f, g)`` when ``fprime`` is None and ``approx_grad`` is false, else
+        f alone.
+    x0 : array_like, shape (n,)
+        Starting point (projected into the bounds).
+    fprime : callable, optional
+        ``fprime(x, *args) -> g`` of shape (n,).
+    args : tuple, optional
+        Extra arguments passed to ``func`` and ``fprime``.
+    approx_grad : bool, optional
+        Approximate the gradient by forward differences (step ``epsilon``).
+    bounds : optional
+        None, n pairs ``(min, max)`` (None or +-inf for a missing side), a
+        ``Bounds``-like object with ``lb``/``ub``, or two arrays
+        ``(lower, upper)``.
+    m : int, optional
+        Number of correction pairs kept (the limited memory).
+    factr : float, optional
+        Stop when ``(f_k - f_{k+1}) / max(|f_k|, |f_{k+1}|, 1) <= factr *
+        eps`` (eps the machine epsilon).
+    pgtol : float, optional
+        Stop when the largest entry of the projected gradient is <= pgtol.
+    epsilon : float, optional
+        Absolute step of the forward differences (``approx_grad``).
+    iprint : int, optional
+        Log level, as scipy's (< 0: silent; 0: one summary; > 0: per
+        iteration).
+    maxfun, maxiter : int, optional
+        Largest number of evaluations and of iterations.
+    disp : int, optional
+        Overrides ``iprint`` when given.
+    callback : callable, optional
+        ``callback(xk)`` after each iteration; raising StopIteration ends the
+        solve at xk.
+    maxls : int, optional
+        Largest number of line-search steps per iteration.
+
+    Returns
+    -------
+    x : ndarray, shape (n,)
+        The best point found.
+    f : float
+        ``func`` at x.
+    d : dict
+        ``grad`` (gradient at x), ``task`` (the final message), ``funcalls``
+        (evaluations), ``nit`` (iterations) and ``warnflag`` (0 converged,
+        1 too many evaluations or iterations, 2 other stop).
+
+    Raises
+    ------
+    ValueError, TypeError
+        For bad input (x0, bounds, options, or an objective whose values have
+        the wrong shape), naming the argument.  Exceptions raised by ``func``
+        propagate unchanged.
+
+    See Also
+    --------
+    minimize : the same solver behind ``scipy.optimize.minimize``'s API.
+
+    Notes
+    -----
+    Differences from scipy: ``iprint``/``disp`` print a real per-iteration
+    log; a Numba-compiled ``func`` runs the whole solve in compiled code;
+    bounds may also be given as two arrays ``(lower, upper)``.
+
+    References
+    ----------
+    .. [1] Byrd, Lu, Nocedal & Zhu, SIAM J. Sci. Comput. 16(5), 1995.
+    .. [2] Zhu, Byrd, Lu & Nocedal, "Algorithm 778", ACM TOMS 23(4), 1997.
+    .. [3] Morales & Nocedal, "Remark on Algorithm 778", ACM TOMS 38(1), 2011.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lbfgsb_numba import fmin_l_bfgs_b
+    >>> def f_and_grad(x):
+    ...     return float(np.sum((x - 3.0) ** 2)), 2.0 * (x - 3.0)
+    >>> x, f, d = fmin_l_bfgs_b(f_and_grad, np.zeros(5), bounds=[(0, 2)] * 5)
+    >>> print(x, f, d["nit"], d["funcalls"], d["warnflag"])
+    [2. 2. 2. 2. 2.] 5.0 1 2 0
     """
     if approx_grad:
         jac = None
@@ -407,27 +488,85 @@ def minimize(fun: Callable[..., Any], x0: Any, args: tuple = (),
              **option_keywords: Any) -> OptimizeResult:
     """``scipy.optimize.minimize(method='L-BFGS-B')`` with this solver.
 
-    ``jac``: True (fun returns (f, g)), a callable, None (forward
-    differences with absolute step ``eps``), or a finite-difference scheme
-    with relative steps: '2-point' (forward), '3-point' (central, one-sided
-    at a bound) or 'cs' (complex step; ``fun`` must accept complex x).
-    ``options`` (also accepted as keywords): maxcor, ftol, gtol, eps,
-    maxfun, maxiter, maxls, finite_diff_rel_step (scalar or per variable),
-    iprint, disp, callback, workers (accepted, unused), and ``warm_start``:
-    an earlier result (or its ``hess_inv``) whose correction pairs start
-    the memory (``warm_start.warm_start_pairs``); ``checkpoint`` (a file
-    path) and ``checkpoint_every`` (k, default 1): write the solve's state
-    there every k iterations, atomically, for ``LbfgsbSolver.load``
-    (``periodic_checkpoint``; needs jac=True or a callable jac).  ``tol``
-    sets ftol and gtol.  ``method`` may be given as 'L-BFGS-B' (any case);
-    any other method is a ValueError, an unknown keyword a TypeError.
-    Returns an OptimizeResult (``scipy.optimize.OptimizeResult`` when
-    scipy.optimize is loaded) with x, fun, jac, nit, nfev, njev, status,
-    success, message, hess_inv.
+    Also works as a custom method of scipy:
+    ``scipy.optimize.minimize(fun, x0, method=minimize, ...)``; scipy then
+    passes hess, hessp, constraints and the options as keywords, and unknown
+    options get scipy's "Unknown solver options" warning.  The algorithm is
+    L-BFGS-B 3.0 [1]_ [2]_ [3]_ (see ``fmin_l_bfgs_b``).
 
-    Also works as ``scipy.optimize.minimize(fun, x0, method=minimize, ...)``:
-    scipy then passes hess, hessp, constraints and the options as keywords,
-    and unknown options get scipy's "Unknown solver options" warning.
+    Parameters
+    ----------
+    fun : callable
+        ``fun(x, *args)``: f, or ``(f, g)`` when ``jac`` is True.  A Numba
+        ``@njit`` function runs the whole solve compiled.
+    x0 : array_like, shape (n,)
+        Starting point (projected into the bounds).
+    args : tuple, optional
+        Extra arguments of ``fun`` (and ``jac``).
+    jac : {True, callable, None, '2-point', '3-point', 'cs'}, optional
+        True: ``fun`` returns ``(f, g)``; a callable ``jac(x, *args) -> g``;
+        None: forward differences with absolute step ``eps``; '2-point'
+        (forward), '3-point' (central, one-sided at a bound) or 'cs'
+        (complex step; ``fun`` must accept complex x) with relative steps
+        ``finite_diff_rel_step``.
+    bounds : optional
+        None, n pairs ``(min, max)``, a ``Bounds``-like object, or two arrays
+        ``(lower, upper)``.
+    tol : float, optional
+        Sets ``ftol`` and ``gtol``.
+    callback : callable, optional
+        ``callback(xk)`` or ``callback(intermediate_result)`` after each
+        iteration; raising StopIteration ends the solve (status 99).
+    options : dict, optional
+        maxcor, ftol, gtol, eps, maxfun, maxiter, maxls,
+        finite_diff_rel_step (scalar or per variable), iprint, disp,
+        callback, workers (accepted, unused), ``warm_start``: an earlier
+        result (or its ``hess_inv``, or a pair (sk, yk)) whose correction
+        pairs start the memory, and ``checkpoint`` (a file path) with
+        ``checkpoint_every`` (k, default 1): write the solve's state there
+        every k iterations, atomically, for ``LbfgsbSolver.load`` (needs
+        jac=True or a callable jac).
+    method : str, optional
+        'L-BFGS-B' (any case); any other method is a ValueError.
+    **option_keywords
+        The options may also be given as keywords.
+
+    Returns
+    -------
+    OptimizeResult
+        ``x, fun, jac, nit, nfev, njev, status, success, message`` and
+        ``hess_inv`` (an ``LbfgsInvHessProduct``); an instance of
+        ``scipy.optimize.OptimizeResult`` when scipy.optimize is loaded.
+
+    Raises
+    ------
+    ValueError
+        Bad x0, bounds or option values, or another ``method``.
+    TypeError
+        An unknown keyword.
+
+    See Also
+    --------
+    fmin_l_bfgs_b, minimize_batch, LbfgsbSolver
+
+    References
+    ----------
+    .. [1] Byrd, Lu, Nocedal & Zhu, SIAM J. Sci. Comput. 16(5), 1995.
+    .. [2] Zhu, Byrd, Lu & Nocedal, "Algorithm 778", ACM TOMS 23(4), 1997.
+    .. [3] Morales & Nocedal, "Remark on Algorithm 778", ACM TOMS 38(1), 2011.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lbfgsb_numba import minimize
+    >>> def f_and_grad(x):
+    ...     return float(np.sum((x - 3.0) ** 2)), 2.0 * (x - 3.0)
+    >>> res = minimize(f_and_grad, np.zeros(5), jac=True, bounds=[(0, 2)] * 5,
+    ...                options={"ftol": 1e-12, "gtol": 1e-8})
+    >>> print(res.x, res.fun, res.nit, res.nfev, res.message)
+    [2. 2. 2. 2. 2.] 5.0 1 2 CONVERGENCE: NORM OF PROJECTED GRADIENT <= PGTOL
+    >>> print(res.hess_inv @ np.ones(5))
+    [1. 1. 1. 1. 1.]
     """
     via_scipy = (hess is not _NOT_GIVEN and hessp is not _NOT_GIVEN and
                  constraints is not _NOT_GIVEN)

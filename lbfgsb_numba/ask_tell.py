@@ -85,6 +85,13 @@ def _tell_entry():
 class LbfgsbSolver:
     """L-BFGS-B for one problem, by ask and tell.
 
+    The solver as an object driven from outside: ``ask()`` gives the point
+    where f and its gradient are wanted, ``tell(f, g)`` hands them back.  For
+    the same objective it takes the same iterates, nit, nfev and message as
+    ``minimize(..., jac=True)``, bit for bit [1]_ [2]_ [3]_.  Its whole state
+    can be saved (``state``, ``save``) and resumed in another process
+    (``from_state``, ``load``).
+
     Parameters
     ----------
     x0 : array_like, shape (n,)
@@ -103,13 +110,44 @@ class LbfgsbSolver:
         An earlier result (or its ``hess_inv``, or (sk, yk)): its
         correction pairs start the memory (``warm_start`` module).
 
+    Returns
+    -------
+    LbfgsbSolver
+        A solver waiting for f and g at the (projected) x0.
+
+    Raises
+    ------
+    ValueError
+        Bad x0, bounds or options (as ``minimize``).
+
+    Attributes
+    ----------
+    done : bool
+        Whether the solve is over.
+    nit, nfev : int
+        Iterations and evaluations so far.
+    n : int
+        Number of variables.
+    message : str
+        The final message when done, else the pending task.
+
+    References
+    ----------
+    .. [1] Byrd, Lu, Nocedal & Zhu, SIAM J. Sci. Comput. 16(5), 1995.
+    .. [2] Zhu, Byrd, Lu & Nocedal, "Algorithm 778", ACM TOMS 23(4), 1997.
+    .. [3] Morales & Nocedal, "Remark on Algorithm 778", ACM TOMS 38(1), 2011.
+
     Examples
     --------
+    >>> import numpy as np
+    >>> from lbfgsb_numba import LbfgsbSolver
     >>> s = LbfgsbSolver(np.zeros(3), bounds=[(0, 2)] * 3)
     >>> while not s.done:
     ...     x = s.ask()
-    ...     s.tell(np.sum((x - 3.0) ** 2), 2.0 * (x - 3.0))
+    ...     new_iterate = s.tell(np.sum((x - 3.0) ** 2), 2.0 * (x - 3.0))
     >>> res = s.result()   # as minimize(..., jac=True) returns it
+    >>> print(res.x, res.fun, res.nit, res.nfev)
+    [2. 2. 2.] 3.0 1 2
     """
 
     __slots__ = ("_solve", "_lower", "_upper", "_nbd", "_task", "_advance",
@@ -160,7 +198,20 @@ class LbfgsbSolver:
     # ------------------------------------------------------------ ask/tell
 
     def ask(self) -> np.ndarray:
-        """The point at which f and g are wanted next (a new array)."""
+        """The point at which f and g are wanted next.
+
+        Returns
+        -------
+        ndarray, shape (n,)
+            A new array (the caller may keep or change it).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from lbfgsb_numba import LbfgsbSolver
+        >>> LbfgsbSolver(np.array([-1.0, 0.5]), bounds=[(0, 1)] * 2).ask()
+        array([0. , 0.5])
+        """
         if self._task != FG:
             if self._task == NEW_X:  # the callback raised last time
                 self._task = self._advance(self._addresses, self._n, self._m)
@@ -170,12 +221,43 @@ class LbfgsbSolver:
         return self._x.copy()
 
     def tell(self, f: Any, g: Any) -> bool:
-        """Hand over f and its gradient g at the point of ``ask()`` and
-        advance to the next point wanted (or the end).  Returns True when
-        a new iterate was accepted (nit went up).
+        """Hand over f and its gradient g at the point of ``ask()`` and advance to
+        the next point wanted (or the end).
 
-        f and g are checked like an objective's values in ``minimize``;
-        NaN or inf is a failed trial point (the solver backs off)."""
+        f and g are checked like an objective's values in ``minimize``; NaN or
+        inf is a failed trial point (the solver backs off).
+
+        Parameters
+        ----------
+        f : float
+            The objective at ``ask()``'s point.
+        g : array_like, shape (n,)
+            Its gradient there.
+
+        Returns
+        -------
+        bool
+            True when a new iterate was accepted (nit went up).
+
+        Raises
+        ------
+        ValueError, TypeError
+            f not a real scalar or g not of shape (n,); the solve is unchanged.
+        RuntimeError
+            When the solve is already over.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from lbfgsb_numba import LbfgsbSolver
+        >>> s = LbfgsbSolver(np.zeros(2))
+        >>> x = s.ask()
+        >>> s.tell(float(np.sum((x - 1.0) ** 2)), 2.0 * (x - 1.0))
+        False
+        >>> x = s.ask()
+        >>> s.tell(float(np.sum((x - 1.0) ** 2)), 2.0 * (x - 1.0))
+        True
+        """
         if self._task != FG:
             raise RuntimeError("tell() without a pending evaluation: call "
                                "ask() first" if self._task == NEW_X else
@@ -202,9 +284,31 @@ class LbfgsbSolver:
         return True
 
     def stop(self) -> None:
-        """End the solve now, at the last accepted iterate, as a callback
-        raising StopIteration would (status 99); the memory keeps the pair
-        of the last accepted step."""
+        """End the solve now, at the last accepted iterate, as a callback raising
+        StopIteration would (status 99); the memory keeps the pair of the last
+        accepted step.
+
+        Returns
+        -------
+        None
+
+        Raises
+        ------
+        RuntimeError
+            Before the first ``tell``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from lbfgsb_numba import LbfgsbSolver
+        >>> s = LbfgsbSolver(np.zeros(2))
+        >>> x = s.ask()
+        >>> s.tell(float(np.sum((x - 1.0) ** 2)), 2.0 * (x - 1.0))
+        False
+        >>> s.stop()
+        >>> s.done, s.result().status
+        (True, 99)
+        """
         if self.done:
             return
         solve = self._solve
@@ -254,10 +358,22 @@ class LbfgsbSolver:
         return bool((self._lower == self._upper).all())
 
     def result(self) -> OptimizeResult:
-        """The OptimizeResult ``minimize`` returns for the same solve (x,
-        fun, jac, nit, nfev, njev, status, success, message, hess_inv).
-        Before the end: the last accepted iterate, with status -1 and
-        success False."""
+        """The result ``minimize`` returns for the same solve.
+
+        Returns
+        -------
+        OptimizeResult
+            x, fun, jac, nit, nfev, njev, status, success, message, hess_inv.
+            Before the end: the last accepted iterate, with status -1 and
+            success False.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from lbfgsb_numba import LbfgsbSolver
+        >>> LbfgsbSolver(np.zeros(2)).result().status
+        -1
+        """
         solve = self._solve
         st = solve.state()[0]
         if not self.done:
@@ -292,19 +408,63 @@ class LbfgsbSolver:
     # ------------------------------------------------------------ checkpoints
 
     def state(self) -> dict:
-        """The whole state as a dict of numpy arrays and scalars
-        (``checkpoint.workspace_state``): the work buffer's fields by
-        name, the problem's arrays and options, n, m, a format version and
-        a checksum."""
+        """The whole state as plain data, for a checkpoint.
+
+        Returns
+        -------
+        dict
+            numpy arrays and scalars (``checkpoint.workspace_state``): the work
+            buffer's fields by name, the problem's arrays and options, n, m, a
+            format version and a SHA-256 checksum.
+
+        See Also
+        --------
+        from_state, save
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from lbfgsb_numba import LbfgsbSolver
+        >>> state = LbfgsbSolver(np.zeros(3)).state()
+        >>> int(state["n"]), int(state["m"])
+        (3, 10)
+        """
         return workspace_state(self._workspace())
 
     @classmethod
     def from_state(cls, state: dict,
                    callback: Optional[Callable[..., Any]] = None
                    ) -> "LbfgsbSolver":
-        """A solver that continues from ``state`` (``state()``), after a
-        complete check (``checkpoint.check_state``: ValueError for a state
-        that is corrupt, truncated or not of this format)."""
+        """A solver that continues from a state given by ``state()``.
+
+        Parameters
+        ----------
+        state : dict
+            As ``state()`` returns it (or ``checkpoint.load_state`` reads it).
+        callback : callable, optional
+            As the constructor's (a callback is not part of the state).
+
+        Returns
+        -------
+        LbfgsbSolver
+            A solver that takes the same iterates, nit, nfev and message as the
+            one that gave the state.
+
+        Raises
+        ------
+        ValueError
+            For a state that is corrupt, truncated or not of this format
+            (``checkpoint.check_state``).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from lbfgsb_numba import LbfgsbSolver
+        >>> s = LbfgsbSolver(np.zeros(2))
+        >>> copy = LbfgsbSolver.from_state(s.state())
+        >>> copy.ask()
+        array([0., 0.])
+        """
         n, m = check_state(state)
         x = np.array(state["x"], dtype=np.float64)
         lower = np.array(state["lower"], dtype=np.float64)
@@ -328,14 +488,61 @@ class LbfgsbSolver:
         return self
 
     def save(self, path) -> None:
-        """Write the state to ``path`` (a .npz file; ``checkpoint``)."""
+        """Write the state to a ``.npz`` file (``checkpoint.save_state``).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file to write.
+
+        Returns
+        -------
+        None
+
+        See Also
+        --------
+        load
+        """
         save_state(path, self.state())
 
     @classmethod
     def load(cls, path, callback: Optional[Callable[..., Any]] = None
              ) -> "LbfgsbSolver":
-        """A solver that continues from the state saved at ``path``
-        (ValueError if the file is not a complete, unaltered state)."""
+        """A solver that continues from the state saved at ``path``.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            A file written by ``save``.
+        callback : callable, optional
+            As the constructor's.
+
+        Returns
+        -------
+        LbfgsbSolver
+
+        Raises
+        ------
+        ValueError
+            If the file is not a complete, unaltered state.
+        FileNotFoundError
+            If there is no such file.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> from lbfgsb_numba import LbfgsbSolver
+        >>> s = LbfgsbSolver(np.zeros(2), bounds=[(0, 2)] * 2)
+        >>> path = os.path.join(tempfile.mkdtemp(), "solve.npz")
+        >>> s.save(path)
+        >>> t = LbfgsbSolver.load(path)
+        >>> while not t.done:
+        ...     x = t.ask()
+        ...     _ = t.tell(float(np.sum((x - 3.0) ** 2)), 2.0 * (x - 3.0))
+        >>> print(t.result().x, t.nit)
+        [2. 2.] 1
+        """
         return cls.from_state(load_state(path), callback)
 
     def __reduce__(self):

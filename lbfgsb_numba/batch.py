@@ -163,26 +163,83 @@ def minimize_batch(fun: Callable[..., Any], x0: Any, args: tuple = (),
                    parallel: bool = True, vectorized: bool = False,
                    pass_indices: bool = False,
                    progress: bool = False) -> BatchResult:
-    """Solve k independent problems ``min fun(x, *args_i)`` s.t. bounds.
+    """Solve k independent problems ``min fun(x, *args_i)`` subject to bounds.
 
-    fun : ``@njit`` function ``fun(x, *args_i) -> (f, g)``.
-    x0 : (k, n) starting points, one row per problem.
-    args : tuple of arrays whose first axis is the batch (row i goes to
-        problem i); use ``np.broadcast_to(a, (k,) + a.shape)`` for shared data.
-    bounds : None; a tuple (lower, upper) of scalars or arrays of shape (n,)
-        or (k, n) (+-inf for a missing side); a list of n (min, max) pairs;
-        or a Bounds-like object with lb/ub.
-    Options as in ``minimize(method='L-BFGS-B')``.
-    vectorized : with True, ``fun`` is any Python callable
-        ``fun(X, *args_rows) -> (F, G)`` called once per round on the
+    Each problem follows exactly the iterates of ``minimize`` on it alone
+    (L-BFGS-B 3.0 [1]_ [2]_ [3]_); the problems run in parallel in compiled
+    code (Numba threads), or, with ``vectorized=True``, a Python objective is
+    called once per round with every problem that needs an evaluation.
+
+    Parameters
+    ----------
+    fun : callable
+        An ``@njit`` function ``fun(x, *args_i) -> (f, g)`` (x and g of shape
+        (n,)); with ``vectorized=True`` any callable
+        ``fun(X, *args_rows) -> (F, G)``.
+    x0 : array_like, shape (k, n)
+        Starting points, one row per problem.
+    args : tuple of arrays, optional
+        Their first axis is the batch (row i goes to problem i); use
+        ``np.broadcast_to(a, (k,) + a.shape)`` for shared data.
+    bounds : optional
+        None; a tuple (lower, upper) of scalars or arrays of shape (n,) or
+        (k, n) (+-inf for a missing side); a list of n (min, max) pairs; or
+        a Bounds-like object with lb/ub.
+    maxcor, ftol, gtol, maxiter, maxfun, maxls : optional
+        As in ``minimize(method='L-BFGS-B')``, shared by all problems.
+    parallel : bool, optional
+        Solve the rows on Numba's threads (else one thread).
+    vectorized : bool, optional
+        ``fun(X, *args_rows) -> (F, G)`` is called once per round on the a
         problems that need an evaluation (X (a, n), F (a,), G (a, n), args
-        sliced to their rows; ``pass_indices=True`` adds the keyword
-        ``indices``): see ``vectorized_batch.minimize_vectorized``.
-    progress : solve in blocks of rows and show a progress bar (tqdm when
+        sliced to their rows); see ``vectorized_batch.minimize_vectorized``.
+    pass_indices : bool, optional
+        With ``vectorized``, also pass the keyword ``indices`` (the rows of
+        x0 that X holds).
+    progress : bool, optional
+        Solve in blocks of rows and show a progress bar (tqdm when
         installed, else a line on stderr); the results are the same.
 
-    Returns a BatchResult with x (k, n), fun (k,), jac (k, n), nit, nfev,
-    status, success (k,) and message (list of k strings).
+    Returns
+    -------
+    BatchResult
+        x (k, n), fun (k,), jac (k, n), nit, nfev, status, success, task
+        (k,) and message (list of k strings).
+
+    Raises
+    ------
+    ValueError, TypeError
+        Bad x0, args, bounds or options, naming the argument.  An exception
+        raised by ``fun`` propagates unchanged.
+
+    See Also
+    --------
+    BatchSolver : the same batch driven by ask/tell.
+
+    References
+    ----------
+    .. [1] Byrd, Lu, Nocedal & Zhu, SIAM J. Sci. Comput. 16(5), 1995.
+    .. [2] Zhu, Byrd, Lu & Nocedal, "Algorithm 778", ACM TOMS 23(4), 1997.
+    .. [3] Morales & Nocedal, "Remark on Algorithm 778", ACM TOMS 38(1), 2011.
+
+    Examples
+    --------
+    Three shifted quadratics with a numpy objective vectorised over the
+    batch:
+
+    >>> import numpy as np
+    >>> from lbfgsb_numba import minimize_batch
+    >>> centres = np.array([[1.0, 2.0], [3.0, -1.0], [-2.0, 0.5]])
+    >>> def fg(X, c):
+    ...     return np.sum((X - c) ** 2, axis=1), 2.0 * (X - c)
+    >>> res = minimize_batch(fg, np.zeros((3, 2)), args=(centres,),
+    ...                      bounds=(-1.5, 2.5), vectorized=True)
+    >>> print(res.x)
+    [[ 1.   2. ]
+     [ 2.5 -1. ]
+     [-1.5  0.5]]
+    >>> bool(res.success.all()), res.nit.tolist()
+    (True, [2, 2, 2])
     """
     if vectorized:
         if progress:

@@ -307,25 +307,71 @@ class BatchSolver:
     """Ask/tell L-BFGS-B for k independent problems ``min f_i(x)`` subject to
     ``lower_i <= x <= upper_i``.
 
+    Use ``idx, X = ask()`` (the problems that need f and g, and their points
+    as one array), then ``tell(F, G)`` with F of shape (len(idx),) and G of
+    shape (len(idx), n), until ``done``; ``result()`` gives a
+    ``BatchResult``.  Each problem follows exactly the iterates of
+    ``minimize`` on it alone [1]_ [2]_ [3]_.
+
     Parameters
     ----------
     x0 : array_like, shape (k, n)
         Starting points, one row per problem (clipped into the bounds).
-    bounds : None, a tuple ``(lower, upper)`` of scalars or arrays of shape
-        (n,) or (k, n), n ``(min, max)`` pairs, or a Bounds-like object
-        (as ``minimize_batch``).
-    maxcor, ftol, gtol, maxiter, maxfun, maxls
+    bounds : optional
+        None, a tuple ``(lower, upper)`` of scalars or arrays of shape (n,)
+        or (k, n), n ``(min, max)`` pairs, or a Bounds-like object (as
+        ``minimize_batch``).
+    maxcor, ftol, gtol, maxiter, maxfun, maxls : optional
         Options of ``minimize(method='L-BFGS-B')``, shared by all problems.
     callback : callable ``callback(i, x, f) -> bool``, optional
         Called after each accepted iterate of problem i (x its iterate, a
         copy); a true return value stops problem i with
         ``STOP: CALLBACK REQUESTED HALT``.
 
-    Use ``idx, X = ask()`` (the problems that need f and g, and their
-    points as one array), then ``tell(F, G)`` with F of shape (len(idx),)
-    and G of shape (len(idx), n), until ``done``; ``result()`` gives a
-    ``BatchResult``.  Each problem follows exactly the iterates of
-    ``minimize`` on it alone.
+    Returns
+    -------
+    BatchSolver
+        A solver waiting for f and g at every (projected) row of x0.
+
+    Raises
+    ------
+    ValueError
+        Bad x0, bounds or options.
+
+    Attributes
+    ----------
+    done : bool
+        True when every problem has finished.
+    n_active : int
+        Number of problems waiting for f and g.
+    nit, nfev : ndarray, shape (k,)
+        Iterations and evaluations of every problem so far.
+    finished : ndarray of bool, shape (k,)
+        The problems that have finished.
+
+    See Also
+    --------
+    minimize_batch, lbfgsb_numba.botorch.fmin_l_bfgs_b_batched
+
+    References
+    ----------
+    .. [1] Byrd, Lu, Nocedal & Zhu, SIAM J. Sci. Comput. 16(5), 1995.
+    .. [2] Zhu, Byrd, Lu & Nocedal, "Algorithm 778", ACM TOMS 23(4), 1997.
+    .. [3] Morales & Nocedal, "Remark on Algorithm 778", ACM TOMS 38(1), 2011.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lbfgsb_numba import BatchSolver
+    >>> centres = np.array([[1.0, 2.0], [3.0, -1.0]])
+    >>> s = BatchSolver(np.zeros((2, 2)), bounds=(-2.0, 2.0))
+    >>> while not s.done:
+    ...     idx, X = s.ask()
+    ...     D = X - centres[idx]
+    ...     running = s.tell(np.sum(D ** 2, axis=1), 2.0 * D)
+    >>> print(s.result().x)
+    [[ 1.  2.]
+     [ 2. -1.]]
     """
 
     def __init__(self, x0: Any, bounds: Any = None, *, maxcor: int = MAXCOR,
@@ -384,9 +430,15 @@ class BatchSolver:
         return self._count
 
     def ask(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(idx, X)``: the indices (ascending) of the problems that need f
-        and g, and their points, X of shape (len(idx), n) (new arrays;
-        empty when done)."""
+        """The problems that need f and g, and their points.
+
+        Returns
+        -------
+        idx : ndarray of int, shape (a,)
+            The indices (ascending) of the problems that need f and g.
+        X : ndarray, shape (a, n)
+            Their points (a new array; empty when done).
+        """
         self._check_not_interrupted()
         if self._asked is None:
             c = self._count
@@ -394,11 +446,29 @@ class BatchSolver:
         return self._asked
 
     def tell(self, F: Any, G: Any) -> int:
-        """Give f (F, shape (len(idx),)) and g (G, shape (len(idx), n)) at
-        the points of the last ``ask`` and advance every problem to its
-        next evaluation or its end, in one compiled call.  NaN or inf is
-        allowed (handled per problem as in ``minimize``).  Returns the
-        number of problems still running."""
+        """Give f and g at the points of the last ``ask`` and advance every problem
+        to its next evaluation or its end, in one compiled call.
+
+        Parameters
+        ----------
+        F : array_like, shape (a,)
+            f at the a points of the last ``ask``.  NaN or inf is allowed
+            (handled per problem as in ``minimize``).
+        G : array_like, shape (a, n)
+            The gradients there.
+
+        Returns
+        -------
+        int
+            The number of problems still running.
+
+        Raises
+        ------
+        ValueError, TypeError
+            F or G of the wrong shape or not real; the solve is unchanged.
+        RuntimeError
+            When every problem has finished.
+        """
         c, n = self._count, self.n
         if c == 0:
             raise RuntimeError("tell: every problem has finished")
@@ -445,9 +515,19 @@ class BatchSolver:
         return self._buf[i, j:j + self.n].copy()
 
     def hess_inv(self, i: int) -> LbfgsInvHessProduct:
-        """Problem i's inverse-Hessian approximation from its correction
-        pairs (as ``minimize``'s ``res.hess_inv``; a copy of the pairs is
-        made on first use)."""
+        """Problem i's inverse-Hessian approximation from its correction pairs (as
+        ``minimize``'s ``res.hess_inv``; a copy of the pairs is made on first
+        use).
+
+        Parameters
+        ----------
+        i : int
+            The problem (row of x0).
+
+        Returns
+        -------
+        LbfgsInvHessProduct
+        """
         lay = self._lay
         st = self._states[i]
         return LbfgsInvHessProduct.from_buffer(
@@ -472,10 +552,15 @@ class BatchSolver:
         return self._tasks != RUNNING
 
     def result(self) -> BatchResult:
-        """``BatchResult`` (as ``minimize_batch``): x (k, n), fun, jac, nit,
-        nfev, status, success, task and message.  A problem still running
-        (only before ``done``) reports its last accepted iterate, task 0,
-        status 2 and the message ``RUNNING: ...``."""
+        """The results of all problems (as ``minimize_batch`` returns them).
+
+        Returns
+        -------
+        BatchResult
+            x (k, n), fun, jac, nit, nfev, status, success, task and message.
+            A problem still running (only before ``done``) reports its last
+            accepted iterate, task 0, status 2 and the message ``RUNNING: ...``.
+        """
         k, n = self.k, self.n
         x, g = np.empty((k, n)), np.empty((k, n))
         f = np.empty(k)

@@ -95,9 +95,41 @@ def fmin_l_bfgs_b_batched(
         With x, fun, jac, nit, nfev, njev, status (0 converged, 1 maxiter,
         2 other), success, message and hess_inv.
 
-    References: Byrd, Lu, Nocedal & Zhu, SIAM J. Sci. Comput. 16(5), 1995;
-    Zhu, Byrd, Lu & Nocedal, ACM TOMS 23(4), 1997; Morales & Nocedal, ACM
-    TOMS 38(1), 2011.
+    Raises
+    ------
+    ArgumentConflictError
+        Both ``factr`` and ``ftol`` given, or x0 not of shape (b, n) (a
+        ValueError and an AssertionError, as BoTorch raises).
+    ValueError, TypeError
+        Other bad input (no tolerance, bounds of the wrong length, func
+        not callable).
+
+    See Also
+    --------
+    lbfgsb_numba.BatchSolver : the ask/tell solver this runs on.
+
+    References
+    ----------
+    .. [1] Byrd, Lu, Nocedal & Zhu, SIAM J. Sci. Comput. 16(5), 1995.
+    .. [2] Zhu, Byrd, Lu & Nocedal, "Algorithm 778", ACM TOMS 23(4), 1997.
+    .. [3] Morales & Nocedal, "Remark on Algorithm 778", ACM TOMS 38(1), 2011.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lbfgsb_numba.botorch import fmin_l_bfgs_b_batched
+    >>> centres = np.array([[1.0, 2.0], [3.0, -1.0]])
+    >>> def func(X, batch_indices):
+    ...     D = X - centres[batch_indices]
+    ...     return np.sum(D ** 2, axis=1), 2.0 * D
+    >>> xs, fs, results = fmin_l_bfgs_b_batched(
+    ...     func, np.zeros((2, 2)), bounds=[(-2.0, 2.0)] * 2,
+    ...     pass_batch_indices=True)
+    >>> print(xs, fs)
+    [[ 1.  2.]
+     [ 2. -1.]] [0. 1.]
+    >>> [r.status for r in results]
+    [0, 0]
     """
     if disp is not None:
         warnings.warn("fmin_l_bfgs_b_batched: disp is deprecated and "

@@ -70,8 +70,28 @@ _INDEX_FIELDS = ("break_index", "free_active", "changed")
 
 
 def state_checksum(state: dict) -> str:
-    """SHA-256 (hex) of every entry of a state but ``checksum``: key,
-    dtype, shape and bytes, in key order."""
+    """SHA-256 of every entry of a state but ``checksum``: key, dtype, shape and
+    bytes, in key order.
+
+    Parameters
+    ----------
+    state : dict
+        A state (``LbfgsbSolver.state()``).
+
+    Returns
+    -------
+    str
+        The hex digest.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lbfgsb_numba import LbfgsbSolver
+    >>> from lbfgsb_numba.checkpoint import state_checksum
+    >>> state = LbfgsbSolver(np.zeros(2)).state()
+    >>> state_checksum(state) == state["checksum"]
+    True
+    """
     digest = hashlib.sha256()
     for key in sorted(state):
         if key == "checksum":
@@ -112,8 +132,39 @@ def _scalar(state, key, kind):
 
 
 def check_state(state: Any) -> tuple[int, int]:
-    """Validate a state dict (see the module doc); returns (n, m).
-    ValueError naming the first problem."""
+    """Validate a state dict completely (see the module doc).
+
+    Parameters
+    ----------
+    state : dict
+        A state (``LbfgsbSolver.state()``, ``load_state``).
+
+    Returns
+    -------
+    n, m : int
+        Its number of variables and of correction pairs.
+
+    Raises
+    ------
+    ValueError
+        Naming the first problem: a missing or extra key, a field of the
+        wrong dtype or shape, a wrong checksum, or a broken invariant.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lbfgsb_numba import LbfgsbSolver
+    >>> from lbfgsb_numba.checkpoint import check_state
+    >>> state = LbfgsbSolver(np.zeros(2)).state()
+    >>> check_state(state)
+    (2, 10)
+    >>> state["x"] = state["x"] + 1.0
+    >>> try:
+    ...     check_state(state)
+    ... except ValueError:
+    ...     print("rejected")
+    rejected
+    """
     if not hasattr(state, "keys"):
         raise _bad(f"expected a dict of arrays, got {type(state).__name__}")
     if "format" not in state or str(np.asarray(state["format"])) != FORMAT:
@@ -242,15 +293,55 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 
 def save_state(path: PathLike, state: dict) -> None:
-    """Write a state dict to ``path`` (a .npz file, ``np.savez``)."""
+    """Write a state dict to a ``.npz`` file (``np.savez``).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write.
+    state : dict
+        A state (``LbfgsbSolver.state()``).
+
+    Returns
+    -------
+    None
+    """
     with open(path, "wb") as out:  # no '.npz' appended to the name
         np.savez(out, **state)
 
 
 def load_state(path: PathLike) -> dict[str, Any]:
     """Read a state dict written by ``save_state`` and validate it
-    (``check_state``).  ValueError for a file that is not a complete,
-    unaltered state of this format; FileNotFoundError if there is none."""
+    (``check_state``).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ``.npz`` file (read with ``allow_pickle=False``).
+
+    Returns
+    -------
+    dict
+        The state, ready for ``LbfgsbSolver.from_state``.
+
+    Raises
+    ------
+    ValueError
+        For a file that is not a complete, unaltered state of this format.
+    FileNotFoundError
+        If there is no such file.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from lbfgsb_numba import LbfgsbSolver
+    >>> from lbfgsb_numba.checkpoint import load_state, save_state
+    >>> path = os.path.join(tempfile.mkdtemp(), "state.npz")
+    >>> save_state(path, LbfgsbSolver(np.zeros(2)).state())
+    >>> int(load_state(path)["n"])
+    2
+    """
     name = os.fspath(path)
     try:
         data = np.load(path, allow_pickle=False)

@@ -62,9 +62,37 @@ __all__ = ["NjitResult", "load_problem", "njit_solve",
 
 NjitResult = namedtuple("NjitResult",
                         ["x", "fun", "jac", "nit", "nfev", "status", "task"])
-NjitResult.__doc__ = """Result of ``njit_minimize``: x (n,), fun, jac (n,),
-nit, nfev, status (0 converged, 1 maxiter/maxfun, 2 other) and task (the
-final task code; ``lbfgsb_numba.status.message(task)`` gives the text)."""
+NjitResult.__doc__ = """Result of ``njit_minimize`` (a named tuple, usable
+in ``@njit`` code).
+
+Parameters
+----------
+x : ndarray, shape (n,)
+    The best point found.
+fun : float
+    f at x.
+jac : ndarray, shape (n,)
+    The gradient at x.
+nit, nfev : int
+    Iterations and evaluations.
+status : int
+    0 converged, 1 too many iterations or evaluations, 2 other stop.
+task : int
+    The final task code; ``lbfgsb_numba.status.message(task)`` gives the
+    message.
+
+Returns
+-------
+NjitResult
+
+Examples
+--------
+>>> import numpy as np
+>>> from lbfgsb_numba import NjitResult
+>>> res = NjitResult(np.zeros(2), 0.0, np.zeros(2), 3, 4, 0, 0)
+>>> res.nit, res.status
+(3, 0)
+"""
 
 
 def is_compiled_function(fun) -> bool:

@@ -269,12 +269,23 @@ class DaskBatchResult:
             setattr(self, name, records[name])
 
     def warm_up(self, client=None) -> "DaskBatchResult":
-        """Solve the first two problems once on every worker of ``client``
-        (default: the current client) and wait: each worker process
-        compiles the batch kernel for this objective and these argument
-        types once (seconds); warm it before timing or before a
-        computation whose first chunks should not wait for it.  A worker
-        that starts later compiles on its first chunk."""
+        """Solve the first two problems once on every worker and wait.
+
+        Each worker process compiles the batch kernel for this objective and
+        these argument types once (seconds); warm it before timing or before a
+        computation whose first chunks should not wait for it.  A worker that
+        starts later compiles on its first chunk.
+
+        Parameters
+        ----------
+        client : distributed.Client, optional
+            Default: the current client.
+
+        Returns
+        -------
+        DaskBatchResult
+            This result (for chaining).
+        """
         import distributed
         client = client or distributed.get_client()
         plan, x0, arrays = self.task_inputs
@@ -305,17 +316,39 @@ class DaskBatchResult:
                 f"{', '.join(self.fields)})")
 
     def persist(self, **kwargs) -> "DaskBatchResult":
-        """Start the solve and keep the records in memory (on the cluster
-        with ``distributed``)."""
+        """Start the solve and keep the records in memory (on the cluster with
+        ``distributed``).
+
+        Parameters
+        ----------
+        **kwargs
+            Passed to ``dask.array.Array.persist``.
+
+        Returns
+        -------
+        DaskBatchResult
+            A result whose records are persisted.
+        """
         return DaskBatchResult(self.records.persist(**kwargs),
                                self.task_inputs)
 
     def compute(self, **kwargs) -> BatchResult:
-        """Solve every chunk and gather an in-process ``BatchResult``
-        (with ``message``).  With a ``distributed`` client the chunks are
-        copied into the result arrays as they arrive, so the client holds
-        the results plus about one chunk; keyword arguments go to
-        ``dask.compute`` (e.g. ``scheduler="processes"``)."""
+        """Solve every chunk and gather an in-process ``BatchResult``.
+
+        With a ``distributed`` client the chunks are copied into the result
+        arrays as they arrive, so the client holds the results plus about one
+        chunk.
+
+        Parameters
+        ----------
+        **kwargs
+            Passed to ``dask.compute`` (e.g. ``scheduler="processes"``).
+
+        Returns
+        -------
+        BatchResult
+            As the in-process ``minimize_batch`` returns it (with ``message``).
+        """
         records = self.records
         k, n = records.shape[0], records.dtype["x"].shape[0]
         out = {name: np.empty((k, n) if name in ("x", "jac") else k,
@@ -399,6 +432,41 @@ def minimize_batch(fun: Callable[..., Any], x0: Any, args: tuple = (),
     DaskBatchResult
         Dask arrays x (k, n), fun, jac (k, n), nit, nfev, status, success
         (k,); ``.compute()`` gives an in-process ``BatchResult``.
+
+    Raises
+    ------
+    ValueError, TypeError
+        Bad x0 (not (k, n), not real, unknown chunk sizes), args, bounds,
+        chunks, numba_threads or options, naming the argument.  Exceptions
+        from ``fun`` propagate when the result is computed.
+
+    See Also
+    --------
+    lbfgsb_numba.minimize_batch : the in-process batch that every task runs.
+
+    References
+    ----------
+    .. [1] Byrd, Lu, Nocedal & Zhu, SIAM J. Sci. Comput. 16(5), 1995.
+    .. [2] Zhu, Byrd, Lu & Nocedal, "Algorithm 778", ACM TOMS 23(4), 1997.
+    .. [3] Morales & Nocedal, "Remark on Algorithm 778", ACM TOMS 38(1), 2011.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numba import njit
+    >>> from lbfgsb_numba import dask as lbd
+    >>> @njit
+    ... def fg(x, c):
+    ...     return np.sum((x - c) ** 2), 2.0 * (x - c)
+    >>> centres = np.arange(8.0).reshape(4, 2)
+    >>> lazy = lbd.minimize_batch(fg, np.zeros((4, 2)), (centres,),
+    ...                           bounds=(0.0, 5.0), chunks=2)
+    >>> res = lazy.compute(scheduler="threads")
+    >>> print(res.x)
+    [[0. 1.]
+     [2. 3.]
+     [4. 5.]
+     [5. 5.]]
     """
     if not callable(fun):
         raise TypeError("fun must be a callable (an @njit function "

@@ -5,7 +5,7 @@ on the compiled path, and a batch of bounded fits.
 Every solve is timed the same way: its first call in this process (which
 includes compiling, or loading from Numba's cache, whatever that call is the
 first to need; a line says so before each long wait) and then warm calls
-(the best of repeated calls, ``bench.compare``).
+(the best of repeated calls, ``timing.compare``).
 
 Run: ``lbfgsb-numba-demo`` (installed with the package) or
 ``python -m lbfgsb_numba.demo``.
@@ -18,7 +18,7 @@ import numpy as np
 from numba import njit
 
 from . import fmin_l_bfgs_b
-from .bench import compare
+from .timing import compare
 from .driver import setup_at, step_at
 from .first_use import FIRST_COMPILE_SECONDS, is_cached
 

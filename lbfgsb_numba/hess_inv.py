@@ -27,7 +27,9 @@ def pairs_in_order(s_ring: np.ndarray, y_ring: np.ndarray, head: int,
 class LbfgsInvHessProduct:
     """Operator v -> H v for the L-BFGS inverse-Hessian approximation.
 
-    sk, yk : arrays (n_corrs, n), pairs oldest first.
+    H is the inverse of the limited-memory BFGS matrix built from the
+    correction pairs (s_i, y_i), applied by the two-loop recursion with the
+    initial scaling y's / y'y of the newest pair [1]_.
 
     It has the interface of scipy's ``LinearOperator`` (without needing
     scipy): ``matvec``, ``rmatvec``, ``matmat``, ``rmatmat``, ``dot``, ``@``,
@@ -38,6 +40,39 @@ class LbfgsInvHessProduct:
     ``op.to_linear_operator()`` give a genuine LinearOperator.
     ``from_ring``/``from_buffer`` build it on a solver's ring buffers
     without copying them.
+
+    Parameters
+    ----------
+    sk, yk : array_like, shape (n_corrs, n)
+        The correction pairs s_i = x_{i+1} - x_i and y_i = g_{i+1} - g_i,
+        oldest first.
+
+    Returns
+    -------
+    LbfgsInvHessProduct
+
+    Raises
+    ------
+    ValueError
+        If sk and yk are not two-dimensional arrays of one shape.
+
+    References
+    ----------
+    .. [1] J. Nocedal, "Updating quasi-Newton matrices with limited
+       storage", Math. Comp. 35(151), 773-782, 1980; R. H. Byrd, P. Lu,
+       J. Nocedal and C. Zhu, SIAM J. Sci. Comput. 16(5), 1995.
+
+    Examples
+    --------
+    One pair on a quadratic with Hessian diag(1, 4) (y = A s):
+
+    >>> import numpy as np
+    >>> from lbfgsb_numba import LbfgsInvHessProduct
+    >>> H = LbfgsInvHessProduct(np.array([[1.0, 1.0]]), np.array([[1.0, 4.0]]))
+    >>> H.shape, H.n_corrs
+    ((2, 2), 1)
+    >>> print(np.round(H @ np.array([1.0, 4.0]), 12))
+    [1. 1.]
     """
 
     def __init__(self, sk: np.ndarray, yk: np.ndarray):
@@ -114,7 +149,16 @@ class LbfgsInvHessProduct:
         return self._y[self._order]
 
     def matmat(self, X: np.ndarray) -> np.ndarray:
-        """H X for X of shape (n, k)."""
+        """H X.
+
+        Parameters
+        ----------
+        X : ndarray, shape (n, k)
+
+        Returns
+        -------
+        ndarray, shape (n, k)
+        """
         self._load()
         Q = np.array(X, dtype=float, copy=True)
         if Q.ndim != 2 or Q.shape[0] != self.shape[0]:
@@ -134,7 +178,17 @@ class LbfgsInvHessProduct:
     rmatmat = matmat
 
     def matvec(self, v: np.ndarray) -> np.ndarray:
-        """H v for v of shape (n,) or (n, 1) (same shape returned)."""
+        """H v.
+
+        Parameters
+        ----------
+        v : ndarray, shape (n,) or (n, 1)
+
+        Returns
+        -------
+        ndarray
+            Of v's shape.
+        """
         v = np.asarray(v, dtype=float)
         if v.shape not in ((self.shape[0],), (self.shape[0], 1)):
             raise ValueError(f"expected a vector of length {self.shape[0]}")
@@ -143,7 +197,17 @@ class LbfgsInvHessProduct:
     rmatvec = matvec
 
     def dot(self, v: np.ndarray) -> np.ndarray:
-        """H v for a vector, H X for an (n, k) array."""
+        """H v for a vector, H X for an (n, k) array.
+
+        Parameters
+        ----------
+        v : ndarray, shape (n,), (n, 1) or (n, k)
+
+        Returns
+        -------
+        ndarray
+            Of v's shape.
+        """
         v = np.asarray(v)
         return self.matvec(v) if v.ndim == 1 else self.matmat(v)
 
@@ -154,7 +218,20 @@ class LbfgsInvHessProduct:
         return self.dot(v)
 
     def todense(self) -> np.ndarray:
-        """The dense (n, n) matrix H."""
+        """The dense matrix H.
+
+        Returns
+        -------
+        ndarray, shape (n, n)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from lbfgsb_numba import LbfgsInvHessProduct
+        >>> H = LbfgsInvHessProduct(np.array([[1.0, 1.0]]), np.array([[1.0, 4.0]]))
+        >>> bool(np.allclose(H.todense(), H.todense().T))
+        True
+        """
         return self.matmat(np.eye(self.shape[0]))
 
     @property

@@ -17,8 +17,28 @@ import numpy as np
 
 
 class OptimizeResult(dict):
-    """Result of a solve: a dict whose keys are also attributes
-    (x, fun, jac, nit, nfev, njev, status, success, message, hess_inv)."""
+    """Result of a solve: a dict whose keys are also attributes.
+
+    Parameters
+    ----------
+    **fields
+        The entries, as for ``dict``.
+
+    Returns
+    -------
+    OptimizeResult
+        As ``minimize`` fills it: x (n,), fun, jac (n,), nit, nfev, njev,
+        status (0 converged, 1 too many evaluations or iterations, 2 other,
+        99 stopped by the callback), success, message and hess_inv (an
+        ``LbfgsInvHessProduct``).
+
+    Examples
+    --------
+    >>> from lbfgsb_numba import OptimizeResult
+    >>> res = OptimizeResult(x=[1.0], fun=0.5)
+    >>> res.fun, res["x"]
+    (0.5, [1.0])
+    """
 
     def __getattr__(self, name):
         try:
@@ -52,10 +72,31 @@ class OptimizeResult(dict):
 
 
 class BatchResult(OptimizeResult):
-    """Result of ``minimize_batch``: x (k, n), fun (k,), jac (k, n), nit,
-    nfev, status, success, task (k,) and message (list of k strings).
+    """Result of ``minimize_batch`` (and ``BatchSolver.result``): the results of
+    k problems, one entry per row.
+
     Always the package's class: it holds k results, which is not what
-    ``scipy.optimize.OptimizeResult`` describes."""
+    ``scipy.optimize.OptimizeResult`` describes.
+
+    Parameters
+    ----------
+    **fields
+        The entries, as for ``dict``.
+
+    Returns
+    -------
+    BatchResult
+        x (k, n), fun (k,), jac (k, n), nit, nfev, status, success, task (k,)
+        and message (list of k strings).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lbfgsb_numba import BatchResult
+    >>> res = BatchResult(fun=np.array([0.0, 1.0]), success=np.array([True, False]))
+    >>> res.fun[res.success]
+    array([0.])
+    """
 
 
 _SCIPY_CLASSES: dict = {}

@@ -39,14 +39,51 @@ __all__ = ["warm_start_pairs", "seed_memory", "seed_memory_at"]
 
 def warm_start_pairs(warm_start: Any, n: int, m: int
                      ) -> Optional[tuple[np.ndarray, np.ndarray]]:
-    """The correction pairs to start from, as C-contiguous float64 arrays
-    (s, y) of shape (k, n), oldest first, k <= m (the newest m are kept).
+    """The correction pairs a warm start begins with.
 
-    ``warm_start``: None; an earlier result (anything with a ``hess_inv``
-    entry or attribute, such as the OptimizeResult of ``minimize`` or
-    ``LbfgsbSolver.result()``); an inverse-Hessian operator with ``sk`` and
-    ``yk`` (this package's or scipy's ``LbfgsInvHessProduct``); or a pair of
-    arrays (sk, yk).
+    The newest m pairs are kept; ``minimize``, ``LbfgsbSolver`` and
+    ``fmin_l_bfgs_b``'s callers reach this through ``warm_start=``.
+
+    Parameters
+    ----------
+    warm_start : object or None
+        None; an earlier result (anything with a ``hess_inv`` entry or
+        attribute, such as the OptimizeResult of ``minimize`` or
+        ``LbfgsbSolver.result()``); an inverse-Hessian operator with ``sk``
+        and ``yk`` (this package's or scipy's ``LbfgsInvHessProduct``); or a
+        pair of arrays (sk, yk).
+    n : int
+        Number of variables of the new solve.
+    m : int
+        Its number of correction pairs.
+
+    Returns
+    -------
+    tuple of ndarray or None
+        None for a cold start, else C-contiguous float64 arrays (s, y) of
+        shape (k, n), oldest first, k <= m.
+
+    Raises
+    ------
+    TypeError
+        ``warm_start`` of another kind, or pairs that are not real arrays.
+    ValueError
+        Pairs not of shape (k, n), or containing NaN or inf.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lbfgsb_numba import minimize
+    >>> from lbfgsb_numba.warm_start import warm_start_pairs
+    >>> def fg(x):
+    ...     return float(np.sum((x - 1.0) ** 2 * np.arange(1, 4))), 2.0 * (x - 1.0) * np.arange(1, 4)
+    >>> res = minimize(fg, np.zeros(3), jac=True)
+    >>> s, y = warm_start_pairs(res, 3, 10)
+    >>> s.shape == y.shape == (res.hess_inv.n_corrs, 3)
+    True
+    >>> res2 = minimize(fg, np.zeros(3), jac=True, warm_start=res)
+    >>> bool(np.allclose(res2.x, 1.0))
+    True
     """
     if warm_start is None:
         return None

@@ -4,8 +4,8 @@ on-disk cache for it instead of compiling a pickled copy."""
 import numpy as np
 from numba import njit
 
-from lbfgsb_numba.bench import FIT, FIT_LOWER as LOWER, FIT_UPPER as UPPER
-from lbfgsb_numba.bench import two_exp_data, two_exp_njit
+from benchmarks.problems import FIT, FIT_LOWER as LOWER, FIT_UPPER as UPPER
+from benchmarks.problems import two_exp_data, two_exp_njit
 
 T, X0 = FIT.t, FIT.x0
 

@@ -6,7 +6,7 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from lbfgsb_numba.bench import rosenbrock_njit as rosenbrock  # noqa: F401
+from benchmarks.problems import rosenbrock_njit as rosenbrock  # noqa: F401
 
 Problem = namedtuple("Problem", "name fg x0 bounds args exact")
 

@@ -5,9 +5,9 @@ import pytest
 from numba import njit
 
 import lbfgsb_numba as lb
-from lbfgsb_numba.bench import rosenbrock_njit as rosen_fg
-from lbfgsb_numba.bench import two_exp_njit
-from lbfgsb_numba.bench import two_exp_njit as expfit_fg
+from benchmarks.problems import rosenbrock_njit as rosen_fg
+from benchmarks.problems import two_exp_njit
+from benchmarks.problems import two_exp_njit as expfit_fg
 from lbfgsb_numba.bounds import normalize_bounds
 from oracle_problems import X4, fit_curves, python_wrapper, rosenbrock_faulty
 

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 import lbfgsb_numba as lb
-from lbfgsb_numba.bench import rosenbrock_njit
+from benchmarks.problems import rosenbrock_njit
 from lbfgsb_numba.bfgs_matrix import middle_product
 from lbfgsb_numba.bounds import normalize_bounds
 from lbfgsb_numba.driver import step

@@ -103,8 +103,11 @@ def test_resume_in_a_fresh_process(tmp_path):
                              ref.nit, ref.nfev, ref.message])
     script = _RESUME_SCRIPT.format(tests=HERE)
     env = dict(os.environ)
+    # the package, and the benchmark problems that oracle_problems imports
     env["PYTHONPATH"] = os.pathsep.join(
-        [os.path.dirname(HERE), env.get("PYTHONPATH", "")])
+        [os.path.dirname(HERE),
+         os.path.join(os.path.dirname(HERE), "asv_benchmarks"),
+         env.get("PYTHONPATH", "")])
     out = subprocess.run([sys.executable, "-c", script, json.dumps(jobs)],
                          capture_output=True, text=True, env=env,
                          check=True)

@@ -10,9 +10,9 @@ import textwrap
 import numpy as np
 
 import lbfgsb_numba as lb
-from lbfgsb_numba.bench import rosenbrock_njit as rosen_fg
-from lbfgsb_numba.bench import two_exp_njit as expfit_fg
-from lbfgsb_numba.compile_cost import user_module_source
+from benchmarks.problems import rosenbrock_njit as rosen_fg
+from benchmarks.problems import two_exp_njit as expfit_fg
+from benchmarks.compile_cost import user_module_source
 from oracle_problems import fit_curves
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(lb.__file__)))

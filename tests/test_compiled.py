@@ -14,8 +14,8 @@ from numba.core.registry import CPUDispatcher
 
 import lbfgsb_numba as lb
 from lbfgsb_numba import status
-from lbfgsb_numba.bench import rosenbrock_njit as rosen_fg
-from lbfgsb_numba.bench import two_exp_njit as expfit_fg
+from benchmarks.problems import rosenbrock_njit as rosen_fg
+from benchmarks.problems import two_exp_njit as expfit_fg
 from lbfgsb_numba.bounds import normalize_bounds
 from oracle_problems import (B4, PROBLEMS, X4, Problem, python_wrapper,
                              rosenbrock, rosenbrock_f, rosenbrock_faulty,

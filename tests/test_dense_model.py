@@ -266,7 +266,7 @@ def test_build_dense_is_the_compact_matrix():
     """The dense B of small bounded problems (``dense_model.build_dense``)
     equals theta I - W M W' formed from the stored pairs in order, after
     the ring buffer has wrapped."""
-    from lbfgsb_numba.bench import rosenbrock_njit
+    from benchmarks.problems import rosenbrock_njit
     from lbfgsb_numba.dense_model import build_dense, use_dense
     from lbfgsb_numba.driver import step
     from lbfgsb_numba.status import FG, NEW_X

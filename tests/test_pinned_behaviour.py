@@ -90,7 +90,7 @@ def ask_tell_path(p, opts):
 
 
 def batch_path(opts):
-    from lbfgsb_numba.bench import two_exp_njit
+    from benchmarks.problems import two_exp_njit
     t, y = fit_curves(24, seed=3)
     x0 = np.tile([1.0, 1.0, 0.5, 0.1, 0.0], (24, 1))
     out = lb.minimize_batch(two_exp_njit, x0, (t, y),

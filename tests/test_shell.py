@@ -783,7 +783,7 @@ def test_threads_give_bit_identical_results():
 _SOLVE_AND_PRINT_BITS = """
     import numpy as np
     import lbfgsb_numba as lb
-    from lbfgsb_numba.bench import rosenbrock_njit
+    from benchmarks.problems import rosenbrock_njit
     x0 = np.linspace(-2, 2, 40)
     for fun in (rosenbrock_njit, lambda x: rosenbrock_njit(x)):
         x, f, d = lb.fmin_l_bfgs_b(fun, x0, bounds=[(-1.5, 1.5)] * 40)

@@ -9,7 +9,7 @@ def test_quasi_newton_point_is_the_compact_newton_step():
     """Without bounds the subspace step must be -B^-1 g for the compact
     matrix B = theta I - W M W' (Byrd, Nocedal & Schnabel 1994), built here
     densely from the stored pairs in order (the ring buffer has wrapped)."""
-    from lbfgsb_numba.bench import rosenbrock_njit
+    from benchmarks.problems import rosenbrock_njit
     from lbfgsb_numba.options import solver_options
     from kernel_harness import initialize
     from lbfgsb_numba.subspace import quasi_newton_point

@@ -5,7 +5,7 @@ import pytest
 
 import lbfgsb_numba as lb
 from lbfgsb_numba import status
-from lbfgsb_numba.bench import FIT, FIT_LOWER, FIT_UPPER, two_exp_data
+from benchmarks.problems import FIT, FIT_LOWER, FIT_UPPER, two_exp_data
 
 
 def two_exp_rows(P, t, Y):
@@ -72,7 +72,7 @@ def test_exponential_fits_equal_minimize_per_fit():
 def test_bench_objective_matches_the_per_fit_one():
     """The bench's vectorised objective computes what the per-fit numpy
     objective that scipy's loop uses computes (to rounding)."""
-    from lbfgsb_numba.bench import two_exp_numpy, two_exp_numpy_rows
+    from benchmarks.problems import two_exp_numpy, two_exp_numpy_rows
     rng = np.random.default_rng(11)
     P = rng.uniform(FIT_LOWER + 0.1, FIT_UPPER / 3, (7, 5))
     Y = two_exp_data(7, seed=12)

@@ -7,9 +7,9 @@ import pytest
 
 import lbfgsb_numba as lb
 from lbfgsb_numba import LbfgsbSolver
-from lbfgsb_numba.bench import (FIT, FIT_LOWER, FIT_UPPER, drifting_fit_data,
-                                two_exp_njit, two_exp_numpy,
-                                warm_start_savings)
+from benchmarks.bench import warm_start_savings
+from benchmarks.problems import (FIT, FIT_LOWER, FIT_UPPER, drifting_fit_data,
+                                 two_exp_njit, two_exp_numpy)
 from lbfgsb_numba.bounds import normalize_bounds
 from lbfgsb_numba.hess_inv import LbfgsInvHessProduct, pairs_in_order
 from lbfgsb_numba.options import solver_options

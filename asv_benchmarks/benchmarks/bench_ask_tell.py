@@ -1,14 +1,14 @@
 """Ask/tell benchmarks: the solver's own cost per evaluation (objective
 values replayed, so that only ask, tell and the solver step are timed)
 against scipy's fmin_l_bfgs_b loop, and the evaluations a warm start saves
-on a drifting sequence of fits (``lbfgsb_numba.bench``)."""
+on a drifting sequence of fits (``benchmarks.bench``)."""
 import time
 
 import numpy as np
 
 # the package, scipy and the availability check are shared with the
 # solver benchmarks
-from .bench_solvers import _require, problems, scipy_fmin
+from .bench_solvers import _require, bench, problems, scipy_fmin
 
 
 class AskTellPerEvaluation:
@@ -22,22 +22,22 @@ class AskTellPerEvaluation:
     def setup(self, solver, n):
         _require(solver)
         self.x0 = problems.rosenbrock_start(n)
-        record, self.values = problems.recorded(problems.rosenbrock_numpy)
+        record, self.values = bench.recorded(problems.rosenbrock_numpy)
         if solver == "lbfgsb_numba":
-            self.solve = lambda fg: problems.ask_tell_solve(fg, self.x0)
+            self.solve = lambda fg: bench.ask_tell_solve(fg, self.x0)
         else:
             self.solve = lambda fg: scipy_fmin(fg, self.x0)
         self.solve(record)
         self.nfev = len(self.values)
 
     def time_solve(self, solver, n):
-        self.solve(problems.replay(self.values))
+        self.solve(bench.replay(self.values))
 
     def track_us_per_evaluation(self, solver, n):
         best = np.inf
         for _ in range(200):
             t0 = time.perf_counter()
-            self.solve(problems.replay(self.values))
+            self.solve(bench.replay(self.values))
             best = min(best, time.perf_counter() - t0)
         return best / self.nfev * 1e6
 
@@ -59,7 +59,7 @@ class WarmStartSavings:
         _require("lbfgsb_numba")
         options = None if tolerances == "default" else {"ftol": 1e-12,
                                                         "gtol": 1e-8}
-        self.cold, self.warm, _ = problems.warm_start_savings(
+        self.cold, self.warm, _ = bench.warm_start_savings(
             options=options)
 
     def track_nfev_cold(self, tolerances):

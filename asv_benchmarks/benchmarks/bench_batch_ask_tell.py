@@ -2,7 +2,7 @@
 ``minimize_batch(vectorized=True)``, the BoTorch drop-in) against a Python
 loop of scipy, and the solver's share of ``minimize_batch`` with an @njit
 objective (against the objective alone).  Problems from
-``lbfgsb_numba.bench`` (the well-posed 5-parameter exponential fits)."""
+``benchmarks.problems`` (the well-posed 5-parameter exponential fits)."""
 import numpy as np
 
 from .bench_solvers import _require, lbfgsb_numba, problems, scipy_fmin

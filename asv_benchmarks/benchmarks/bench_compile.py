@@ -1,13 +1,13 @@
 """Compile cost of the compiled entries (asv ``track_*``, seconds): the
 first call's time in a fresh process with a warm package cache, the minimum
-of three processes (``lbfgsb_numba.compile_cost``), with an objective
+of three processes (``benchmarks.compile_cost``), with an objective
 defined in a script (``new``) or, in a second process, with the user's
 functions in a ``cache=True`` module (``cached``), so that a regression
 shows in asv's history.  ``track_cpu_seconds`` is the CPU time of the same
 call (the better estimate of the elapsed time on an idle machine when the
 machine is shared)."""
 try:
-    from lbfgsb_numba import compile_cost
+    from . import compile_cost
 except ImportError:  # pragma: no cover - asv reports the benchmark as failed
     compile_cost = None
 

@@ -3,7 +3,7 @@ against the in-process minimize_batch on the same cores; time, and the
 peak memory of the process that submits the work (the client holds the
 results, not the data, which live on the workers).  Skipped without the
 ``dask`` extra.  Full-size run (10^6 fits): ``python -m
-lbfgsb_numba.bench_dask``."""
+benchmarks.scaling`` (in asv_benchmarks/)."""
 import numpy as np
 
 try:
@@ -11,8 +11,8 @@ try:
     import distributed
     from lbfgsb_numba import dask as lbd
     from lbfgsb_numba.batch import minimize_batch
-    from lbfgsb_numba import bench as problems
-    from lbfgsb_numba.bench_dask import data_block, data_in_process
+    from . import problems
+    from .problems import data_block, data_in_process
 except ImportError:  # pragma: no cover - asv reports the benchmark skipped
     lbd = None
 
@@ -42,6 +42,7 @@ class DaskBatch:
             n_workers=2, threads_per_worker=1, processes=True,
             dashboard_address=":0")
         self.client = distributed.Client(self.cluster)
+        problems.importable_on_workers(self.client)  # they import fg by name
         y = da.map_blocks(data_block, dtype=float,
                           chunks=((CHUNK,) * (k // CHUNK), (fit.t.size,)))
         y = y.persist()

@@ -4,9 +4,9 @@ import numpy as np
 
 try:
     import lbfgsb_numba
-    from lbfgsb_numba import bench as problems
+    from . import bench, problems
 except ImportError:  # pragma: no cover - asv reports the benchmark as failed
-    lbfgsb_numba = problems = None
+    lbfgsb_numba = bench = problems = None
 
 try:
     from scipy.optimize import fmin_l_bfgs_b as scipy_fmin
@@ -66,7 +66,7 @@ class BoundedFitsBatch:
     """k bounded 5-parameter exponential fits (40 points each): one
     minimize_batch call vs a Python loop of scipy fmin_l_bfgs_b; the
     well-posed fit (t in [0, 10]) and its ill-conditioned variant (t in
-    [0, 4]), see ``lbfgsb_numba.bench``."""
+    [0, 4]), see ``benchmarks.problems``."""
     params = (["lbfgsb_numba", "scipy"], [10, 100, 2000],
               ["t_0_10", "t_0_4"])
     param_names = ["solver", "k", "window"]
@@ -138,7 +138,7 @@ class LargeProblem:
 
 
 class FirstCall:
-    """Import + first solve in a fresh process (``bench.first_solve``)."""
+    """Import + first solve in a fresh process (``benchmarks.bench.first_solve``)."""
     params = (["python", "compiled"], ["warm", "cold"])
     param_names = ["path", "cache"]
     timeout = 600
@@ -149,7 +149,7 @@ class FirstCall:
         _require("lbfgsb_numba")
 
     def track_first_solve(self, path, cache):
-        return problems.first_solve(compiled=path == "compiled",
+        return bench.first_solve(compiled=path == "compiled",
                                     cold=cache == "cold")
 
     track_first_solve.unit = "seconds"

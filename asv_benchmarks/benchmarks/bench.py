@@ -1,6 +1,6 @@
 """Side-by-side speed comparison with scipy's L-BFGS-B.
 
-    python -m lbfgsb_numba.bench [--quick] [--plot PATH] [--compile-cost]
+    cd asv_benchmarks && python -m benchmarks.bench [--quick] [--plot PATH] [--compile-cost]
 
 prints, for one run on this machine, ours vs scipy as ratios:
 
@@ -28,8 +28,10 @@ prints, for one run on this machine, ours vs scipy as ratios:
 Timings alternate blocks of ours and scipy's calls, with a pause after each
 block, and keep the minimum per call (``compare``), so the ratios come from
 one run under the same machine load.  scipy (and, for the
-plot, matplotlib) are imported lazily: they are optional.  The problem
-definitions here are shared with the asv suite (asv_benchmarks/).
+plot, matplotlib) are imported lazily: they are optional.  The problems
+come from ``benchmarks.problems``, shared with the asv suite and the
+tests; this harness lives beside the asv suite, outside the installed
+package.
 """
 from __future__ import annotations
 
@@ -44,204 +46,21 @@ import time
 from collections import namedtuple
 
 import numpy as np
-from numba import njit
 
-# ----------------------------------------------------------------- problems
+try:
+    from lbfgsb_numba.timing import compare
+except ImportError:  # a version from before the move (asv on old commits)
+    from lbfgsb_numba.bench import compare
+from benchmarks.problems import (FIT, FIT_LOWER, FIT_SHORT, FIT_UPPER,
+                                 drifting_fit_data, evaluate_fits,
+                                 rosenbrock_njit, rosenbrock_numpy,
+                                 rosenbrock_start, two_exp_data,
+                                 two_exp_njit, two_exp_numpy,
+                                 two_exp_numpy_rows)
 
-
-def rosenbrock_numpy(x):
-    """Chained Rosenbrock f and gradient with numpy (a typical user's
-    objective)."""
-    t = x[1:] - x[:-1] ** 2
-    u = 1.0 - x[:-1]
-    f = float(100.0 * np.dot(t, t) + np.dot(u, u))
-    g = np.zeros_like(x)
-    g[:-1] = -400.0 * x[:-1] * t - 2.0 * u
-    g[1:] += 200.0 * t
-    return f, g
-
-
-@njit(cache=True)
-def rosenbrock_njit(x):
-    """Chained Rosenbrock f and gradient, compiled."""
-    n = x.shape[0]
-    f = 0.0
-    g = np.zeros(n)
-    for i in range(n - 1):
-        t = x[i + 1] - x[i] * x[i]
-        u = 1.0 - x[i]
-        f += 100.0 * t * t + u * u
-        g[i] += -400.0 * x[i] * t - 2.0 * u
-        g[i + 1] += 200.0 * t
-    return f, g
-
-
-def rosenbrock_start(n):
-    x0 = np.full(n, -1.2)
-    x0[1::2] = 1.0
-    return x0
-
-
-# Bounded 5-parameter exponential fits p0 exp(-p1 t) + p2 exp(-p3 t) + p4 to
-# 40 noisy points.  The benchmark's fits observe both decays (t in [0, 10],
-# fast rate 2..4, slow rate 0.2..0.5): a well-posed fit with one minimum.
-# ``FIT_SHORT`` is the same model seen over t in [0, 4] only, where the slow
-# decay is nearly collinear with the offset: an ill-conditioned fit whose
-# flat valley both solvers leave at slightly different points (their final
-# f differ by up to ~1e-5 relative either way: the factr test stops both).
-FitProblem = namedtuple("FitProblem", "t true_low true_high x0")
-FIT = FitProblem(np.linspace(0.0, 10.0, 40),
-                 np.array([1.0, 2.0, 0.5, 0.2, -0.1]),
-                 np.array([2.0, 4.0, 1.0, 0.5, 0.1]),
-                 np.array([1.5, 3.0, 0.75, 0.35, 0.0]))
-FIT_SHORT = FitProblem(np.linspace(0.0, 4.0, 40),
-                       np.array([1.0, 1.5, 0.3, 0.1, -0.1]),
-                       np.array([2.0, 3.0, 1.0, 0.4, 0.1]),
-                       np.array([1.5, 2.0, 0.5, 0.2, 0.0]))
-FIT_T, FIT_X0 = FIT.t, FIT.x0
-FIT_LOWER = np.array([0.0, 0.0, 0.0, 0.0, -1.0])
-FIT_UPPER = np.array([10.0, 10.0, 10.0, 10.0, 1.0])
-
-
-@njit(cache=True)
-def two_exp_njit(p, t, y):
-    """Least squares of p0 exp(-p1 t) + p2 exp(-p3 t) + p4 - y, compiled."""
-    f = 0.0
-    g = np.zeros(5)
-    for i in range(t.shape[0]):
-        e1 = np.exp(-p[1] * t[i])
-        e3 = np.exp(-p[3] * t[i])
-        r = p[0] * e1 + p[2] * e3 + p[4] - y[i]
-        f += r * r
-        g[0] += 2.0 * r * e1
-        g[1] -= 2.0 * r * p[0] * t[i] * e1
-        g[2] += 2.0 * r * e3
-        g[3] -= 2.0 * r * p[2] * t[i] * e3
-        g[4] += 2.0 * r
-    return f, g
-
-
-def two_exp_numpy(p, t, y):
-    """The same least squares with numpy."""
-    e1 = np.exp(-p[1] * t)
-    e3 = np.exp(-p[3] * t)
-    r = p[0] * e1 + p[2] * e3 + p[4] - y
-    g = 2.0 * np.array([r @ e1, -p[0] * (r @ (t * e1)), r @ e3,
-                        -p[2] * (r @ (t * e3)), r.sum()])
-    return float(r @ r), g
-
-
-def two_exp_numpy_rows(P, t, Y):
-    """The same least squares for a batch of fits, vectorised with numpy:
-    P (a, 5) parameters, t (m,) shared sample times, Y (a, m) data; returns
-    F (a,) and G (a, 5).  Elementwise operations and row sums only, so row
-    i's result does not depend on the other rows."""
-    e1 = np.exp(-P[:, 1:2] * t)
-    e3 = np.exp(-P[:, 3:4] * t)
-    r = P[:, 0:1] * e1 + P[:, 2:3] * e3 + P[:, 4:5] - Y
-    re1 = r * e1
-    re3 = r * e3
-    G = np.empty_like(P)
-    G[:, 0] = np.sum(re1, axis=1)
-    G[:, 1] = -P[:, 0] * np.sum(re1 * t, axis=1)
-    G[:, 2] = np.sum(re3, axis=1)
-    G[:, 3] = -P[:, 2] * np.sum(re3 * t, axis=1)
-    G[:, 4] = np.sum(r, axis=1)
-    G *= 2.0
-    return np.sum(r * r, axis=1), G
-
-
-@njit(cache=True)
-def evaluate_fits(x, t, y, counts):
-    """Objective-only cost of a batch solve: ``counts[i]`` evaluations of
-    ``two_exp_njit`` for fit i (at x[i]); returns the sum of f."""
-    total = 0.0
-    for i in range(x.shape[0]):
-        for _ in range(counts[i]):
-            total += two_exp_njit(x[i], t[i], y[i])[0]
-    return total
-
-
-def two_exp_data(k, seed=0, problem=FIT):
-    """k noisy curves (k, 40) of ``problem`` around random true
-    parameters."""
-    rng = np.random.default_rng(seed)
-    p = rng.uniform(problem.true_low, problem.true_high, (k, 5))
-    t = problem.t
-    return (p[:, :1] * np.exp(-p[:, 1:2] * t)
-            + p[:, 2:3] * np.exp(-p[:, 3:4] * t) + p[:, 4:5]
-            + rng.normal(0.0, 0.005, (k, t.size)))
-
-
-def large_problem(n):
-    """A bounded problem of size n with a numpy objective; about a third of
-    the variables end at a bound.  Returns (fg, x0, lower, upper)."""
-    target = 2.0 * np.sin(np.arange(n) * 0.37)
-    weight = 1.0 + 4.0 * (np.arange(n) % 7) / 7.0
-
-    def fg(x):
-        d = x - target
-        t = x[1:] - x[:-1]
-        f = float(np.dot(weight * d, d) + 2.0 * np.dot(t, t)
-                  + np.sum(np.cos(x)))
-        g = 2.0 * weight * d - np.sin(x)
-        g[1:] += 4.0 * t
-        g[:-1] -= 4.0 * t
-        return f, g
-    return fg, np.zeros(n), np.full(n, -0.5), np.full(n, 0.8)
-
-
-# ------------------------------------------------------------------ timing
-
-
-def compare(fns, total=1.0, blocks=5, pause=0.1, clock=time.perf_counter):
-    """Seconds per call of each callable, measured side by side in one run.
-
-    Blocks alternate between the callables; a block calls one callable in a
-    loop for about ``total / blocks / len(fns)`` seconds and the minimum
-    per-call time over its blocks is kept.  A pause follows each block, so
-    that helper threads one solver leaves spinning (OpenBLAS's, after
-    scipy) are idle again when the other starts, and BLAS libraries run
-    single-threaded throughout (``blas_single_threaded``).  ``clock``: wall
-    time by default; ``time.process_time`` gives CPU time (steadier on a
-    loaded machine)."""
-    with blas_single_threaded():
-        return _compare(fns, total, blocks, pause, clock)
-
-
-def blas_single_threaded():
-    """A context in which the BLAS libraries loaded (numpy's, scipy's) use
-    one thread, through threadpoolctl when it is installed (a no-op
-    otherwise).  Both solvers make only small BLAS calls here (vectors of
-    at most n, matrices of order 2m); their helper threads only add wake-up
-    costs, and on a busy machine they fight other processes for the cores
-    (scipy's fits ran 10-20x slower with them).  Numba's own threads
-    (``minimize_batch``) are not affected."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        import contextlib
-        return contextlib.nullcontext()
-    return threadpool_limits(1, user_api="blas")
-
-
-def _compare(fns, total, blocks, pause, clock):
-    once = []
-    for fn in fns:  # calibrate
-        t0 = clock()
-        fn()
-        once.append(max(clock() - t0, 1e-7))
-    per_block = total / blocks / len(fns)
-    best = [np.inf] * len(fns)
-    for _ in range(blocks):
-        for i, fn in enumerate(fns):
-            calls = max(1, int(per_block / once[i]))
-            t0 = clock()
-            for _ in range(calls):
-                fn()
-            best[i] = min(best[i], (clock() - t0) / calls)
-            time.sleep(pause)
-    return best
+# the directory that holds the ``benchmarks`` package, for the scripts run
+# in fresh processes
+ASV_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _scipy():
@@ -252,7 +71,7 @@ def _scipy():
 def python_path(ns=(2, 10, 100), total=1.0):
     """Rows (n, nit ours, nit scipy, nfev ours, t ours, t scipy) for a
     numpy objective on both sides."""
-    from . import fmin_l_bfgs_b
+    from lbfgsb_numba import fmin_l_bfgs_b
     sp = _scipy()
     rows = []
     for n in ns:
@@ -269,7 +88,7 @@ def python_path(ns=(2, 10, 100), total=1.0):
 
 def compiled_path(ns=(2, 10, 100), total=1.0):
     """Rows (n, nit, nfev, t ours compiled, t scipy numpy objective)."""
-    from . import fmin_l_bfgs_b
+    from lbfgsb_numba import fmin_l_bfgs_b
     sp = _scipy()
     rows = []
     for n in ns:
@@ -288,7 +107,7 @@ def batch(k=2000, scipy_fits=200, total=4.0, problem=FIT):
     nfev, mean nit) for k fits of ``problem`` in one ``minimize_batch``
     call against a Python loop of scipy fmin_l_bfgs_b on the first
     ``scipy_fits``.  Both use the default tolerances."""
-    from . import minimize_batch
+    from lbfgsb_numba import minimize_batch
     sp = _scipy()
     y = two_exp_data(k, problem=problem)
     t = np.broadcast_to(problem.t, (k, problem.t.size))
@@ -352,7 +171,7 @@ def batch_vectorized(k=2000, scipy_fits=200, total=4.0, problem=FIT):
     the instrumented solve, out of 5, with the least time outside the
     objective), and how many of the compared fits are
     as good as scipy's (f within 1e-6 relative or lower)."""
-    from . import minimize_batch
+    from lbfgsb_numba import minimize_batch
     sp = _scipy()
     y = two_exp_data(k, problem=problem)
     x0 = np.broadcast_to(problem.x0, (k, 5))
@@ -397,7 +216,7 @@ def batch_solver_share(k=2000, total=3.0, problem=FIT):
     (``parallel=False``) against the objective alone (``evaluate_fits``:
     the same number of evaluations per fit, no solver), in alternating
     blocks of CPU time.  Returns (t batch, t objective only, evaluations)."""
-    from . import minimize_batch
+    from lbfgsb_numba import minimize_batch
     y = two_exp_data(k, problem=problem)
     t = np.broadcast_to(problem.t, (k, problem.t.size))
     x0 = np.broadcast_to(problem.x0, (k, 5))
@@ -418,7 +237,8 @@ def batch_solver_share(k=2000, total=3.0, problem=FIT):
 _LARGE_SCRIPT = textwrap.dedent("""
     import json, sys, time, tracemalloc
     import numpy as np
-    from lbfgsb_numba.bench import large_problem
+    sys.path.insert(0, sys.argv[5])
+    from benchmarks.problems import large_problem
     n, solver, bounded, maxiter = (int(sys.argv[1]), sys.argv[2],
                                    sys.argv[3] == "1", int(sys.argv[4]))
     if solver == "ours":
@@ -457,7 +277,7 @@ def large(n=10**6, bounded=True, maxiter=30, repeat=2):
         for solver in ("ours", "scipy"):
             run = subprocess.run(
                 [sys.executable, "-c", _LARGE_SCRIPT, str(n), solver,
-                 "1" if bounded else "0", str(maxiter)],
+                 "1" if bounded else "0", str(maxiter), ASV_DIR],
                 capture_output=True, text=True, check=True)
             r = json.loads(run.stdout.strip().splitlines()[-1])
             if solver not in out or r["time"] < out[solver]["time"]:
@@ -476,11 +296,12 @@ _FIRST_SCRIPT = textwrap.dedent("""
 """)
 
 _FIRST_COMPILED_SCRIPT = textwrap.dedent("""
-    import time
+    import sys, time
     t0 = time.perf_counter()
     import numpy as np
     from lbfgsb_numba import fmin_l_bfgs_b
-    from lbfgsb_numba.bench import rosenbrock_njit, rosenbrock_start
+    sys.path.insert(0, sys.argv[1])
+    from benchmarks.problems import rosenbrock_njit, rosenbrock_start
     fmin_l_bfgs_b(rosenbrock_njit, rosenbrock_start(4))
     print(time.perf_counter() - t0)
 """)
@@ -496,9 +317,9 @@ def first_solve(compiled=False, cold=False):
         import tempfile
         env["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="lbfgsb-cold-")
     else:
-        subprocess.run([sys.executable, "-c", script], env=env,
+        subprocess.run([sys.executable, "-c", script, ASV_DIR], env=env,
                        capture_output=True, check=True)
-    run = subprocess.run([sys.executable, "-c", script], env=env,
+    run = subprocess.run([sys.executable, "-c", script, ASV_DIR], env=env,
                          capture_output=True, text=True, check=True)
     return float(run.stdout.strip().splitlines()[-1])
 
@@ -525,7 +346,7 @@ def _geomean(values):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
-        prog="python -m lbfgsb_numba.bench", description=__doc__.split("\n")[0])
+        prog="python -m benchmarks.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help="smaller sizes and fewer repeats")
     parser.add_argument("--plot", metavar="PATH",
@@ -643,7 +464,7 @@ def print_vectorized_batch(quick=False):
 def print_compile_costs(repeat=3):
     """The compile-cost table (``compile_cost``): first call with a new
     objective, and in a second process with the user's module cached."""
-    from .compile_cost import measure_all
+    from benchmarks.compile_cost import measure_all
     print(f"\nCompile cost: first call in a fresh process, warm package "
           f"cache, minimum of {repeat} processes, elapsed (CPU) seconds;\n"
           f"new: objective defined in the script; cached: user's "
@@ -688,7 +509,7 @@ def plot(path, quick=False):
 def ask_tell_solve(fg, x0, bounds=None, **options):
     """One solve by ``LbfgsbSolver`` ask/tell with ``fg(x) -> (f, g)``;
     returns the solver's result."""
-    from .ask_tell import LbfgsbSolver
+    from lbfgsb_numba import LbfgsbSolver
     solver = LbfgsbSolver(x0, bounds, **options)
     ask, tell = solver.ask, solver.tell
     while not solver.done:
@@ -745,24 +566,6 @@ def ask_tell_cost(n=10, total=1.0):
     t_ours, t_ref = best
     return len(ours), t_ours / len(ours), t_ref / len(theirs)
 
-
-def drifting_fit_data(count=40, seed=1, drift=0.01, problem=FIT):
-    """``count`` data sets of ``problem``'s model whose true parameters
-    drift by about ``drift`` (relative) from one to the next, with the
-    same noise: a sequence of related least-squares fits."""
-    rng = np.random.default_rng(seed)
-    p = problem.x0.copy()
-    noise = rng.normal(0.0, 0.005, problem.t.size)
-    t = problem.t
-    data = []
-    for _ in range(count):
-        p = p * (1.0 + rng.normal(0.0, drift, 5))
-        p[4] += rng.normal(0.0, drift / 5)
-        data.append(p[0] * np.exp(-p[1] * t) + p[2] * np.exp(-p[3] * t)
-                    + p[4] + noise)
-    return data
-
-
 def warm_start_savings(data=None, options=None, fun=two_exp_njit,
                        problem=FIT):
     """Solve a drifting sequence of fits twice with ``minimize``, each
@@ -770,7 +573,7 @@ def warm_start_savings(data=None, options=None, fun=two_exp_njit,
     (``warm_start`` = the previous result).  Returns (nfev cold, nfev
     warm) per solve after the first, as arrays, and the largest relative
     difference of the final f."""
-    from .api import minimize
+    from lbfgsb_numba import minimize
     data = drifting_fit_data(problem=problem) if data is None else data
     bounds = (FIT_LOWER, FIT_UPPER)
     x_cold = x_warm = problem.x0

@@ -6,8 +6,8 @@ call to its return: the first call with an objective defined in the script
 (so Numba cannot cache it, and everything that depends on it is compiled),
 or, for the ``cached_*`` rows, a second process calling functions of a user
 module compiled with ``cache=True``.  The minimum over ``repeat`` processes
-is kept (the machine may be shared).  Used by ``python -m
-lbfgsb_numba.bench`` and the asv suite (asv_benchmarks/).
+is kept (the machine may be shared).  Used by the bench command
+(``python -m benchmarks.bench``), the asv suite and tests/test_compile_cost.py.
 """
 from __future__ import annotations
 

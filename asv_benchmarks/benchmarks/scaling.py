@@ -1,14 +1,14 @@
 """Scaling benchmarks: ``minimize_batch`` through Dask against in-process,
 and the cost of ``progress=True``.
 
-    python -m lbfgsb_numba.bench_dask [--quick] [--k K] [--chunk ROWS]
+    cd asv_benchmarks && python -m benchmarks.scaling [--quick] [--k K] [--chunk ROWS]
 
 needs the ``dask`` extra (dask, distributed, tqdm).  It prints:
 
 * progress: ``minimize_batch`` with and without ``progress=True`` on the
-  same fits, in alternating blocks (``bench.compare``), as a ratio;
+  same fits, in alternating blocks (``lbfgsb_numba.timing.compare``), as a ratio;
 * Dask: K (default 10^6) bounded 5-parameter exponential fits (the
-  ``bench`` batch problem) solved in-process by ``minimize_batch`` on all
+  ``benchmarks.problems`` batch problem) solved in-process by ``minimize_batch`` on all
   cores and through a 2-worker ``distributed.LocalCluster`` (1 thread each)
   on the same cores, runs alternating, fits per second for both and their
   ratio; the data live on the workers (generated there chunk by chunk,
@@ -26,23 +26,12 @@ import tracemalloc
 
 import numpy as np
 
-from .bench import (FIT, FIT_LOWER, FIT_UPPER, machine,
-                    two_exp_data, two_exp_njit)
+from benchmarks.bench import machine
+from benchmarks.problems import (FIT, FIT_LOWER, FIT_UPPER, data_block,
+                                 data_in_process, two_exp_data,
+                                 two_exp_njit)
 
 FIELDS = ("x", "fun", "jac", "nit", "nfev", "status", "success", "task")
-
-
-def data_block(block_info=None, seed=0):
-    """One chunk of the fits' data (rows, 40), seeded by the chunk's
-    position: the same numbers wherever it is generated."""
-    (start, stop), _ = block_info[None]["array-location"]
-    return two_exp_data(stop - start, seed=seed + start)
-
-
-def data_in_process(k, chunk, seed=0):
-    """The cluster's data as one numpy array."""
-    return np.concatenate([two_exp_data(min(chunk, k - s), seed=seed + s)
-                           for s in range(0, k, chunk)])
 
 
 def cpu_seconds():
@@ -66,7 +55,7 @@ def progress_overhead(k=100_000, pairs=6, pause=0.5):
     ``pairs`` alternating runs of each, (list without, list with)."""
     import contextlib
     import io
-    from .batch import minimize_batch
+    from lbfgsb_numba import minimize_batch
     y = two_exp_data(k)
     t = np.broadcast_to(FIT.t, (k, FIT.t.size))
     x0 = np.broadcast_to(FIT.x0, (k, 5))
@@ -91,8 +80,8 @@ def cluster_vs_in_process(k=10**6, chunk=50_000, repeat=2, workers=2):
     import dask.array as da
     import distributed
 
-    from . import dask as lbd
-    from .batch import minimize_batch
+    from lbfgsb_numba import dask as lbd
+    from lbfgsb_numba import minimize_batch
     bounds = (FIT_LOWER, FIT_UPPER)
     t = np.broadcast_to(FIT.t, (k, FIT.t.size))
     x0 = np.broadcast_to(FIT.x0, (k, 5))
@@ -139,7 +128,7 @@ def cluster_vs_in_process(k=10**6, chunk=50_000, repeat=2, workers=2):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
-        prog="python -m lbfgsb_numba.bench_dask",
+        prog="python -m benchmarks.scaling",
         description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help="10^5 fits, one run each")
