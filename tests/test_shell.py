@@ -7,6 +7,7 @@ fixed, callbacks, faulty objectives, threads and determinism, and the
 status messages."""
 import contextlib
 import io
+import os
 import pickle
 import re
 import subprocess
@@ -128,8 +129,16 @@ def test_results_are_scipy_optimize_results():
 
 
 def _run_python(code):
+    """Run ``code`` in a fresh interpreter that imports this checkout's
+    package and the benchmark problems (asv_benchmarks/)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [root, os.path.join(root, "asv_benchmarks"),
+         env.get("PYTHONPATH", "")])
     out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)],
-                         capture_output=True, text=True, timeout=300)
+                         capture_output=True, text=True, timeout=300,
+                         env=env)
     assert out.returncode == 0, out.stderr
     return out.stdout
 
