@@ -31,8 +31,8 @@ Usage (any caller, Python or compiled; ``workspace`` has the layout)::
         else:                # finished; status.message(task)
             break
 
-``step(ws)`` is the same step on the fields as a tuple of arrays
-(``workspace.workspace_views``, or a ``Workspace`` of numpy views).
+``step(ws)`` is the same step from Python on a ``Workspace`` of numpy
+views (tests).
 """
 import math
 
@@ -434,13 +434,22 @@ def _update_memory(ws, st):
         _reset_memory(st)
 
 
-@njit(cache=True, nogil=True, _nrt=False, inline='always')
-def step(ws):
+@njit(cache=True, nogil=True)
+def step_at(addresses, n, m):
     """Advance the solver until it needs f and g (returns FG), has accepted
-    a new iterate (NEW_X) or has finished (a code >= 400, see ``status``);
-    ``ws``: the workspace fields as a tuple of arrays (in Workspace
-    order).  Each inlined function is pasted once: the line search is
-    advanced in one place, and every stop goes through one ``_finish``."""
+    a new iterate (NEW_X) or has finished (a code >= 400, see ``status``),
+    on the workspace whose field addresses are in ``addresses``
+    (``setup_at``, ``initialize_at``), with n variables and memory m: the
+    entry for every caller, and the cheapest to call from Python (one small
+    array to unbox).
+
+    Each inlined function is pasted once (the line search is advanced in
+    one place, every stop goes through one ``_finish``), and the body is
+    here rather than in an inlined ``step(ws)``: Numba's inlining copies
+    the callee's IR block by block, in time growing with blocks times
+    variables, which for the whole step took seconds of the first
+    compile."""
+    ws = workspace_views(addresses, n, m)
     st = ws[STATE][0]
     ls = ws[SEARCH][0]
     phase = st.phase
@@ -488,13 +497,11 @@ def step(ws):
             return result
 
 
-@njit(cache=True, nogil=True)
-def step_at(addresses, n, m):
-    """``step`` on the workspace whose field addresses are in ``addresses``
-    (``setup_at``, ``initialize_at``), with n variables and memory m: the
-    entry for every caller, and the cheapest to call from Python (one small
-    array to unbox)."""
-    return step(workspace_views(addresses, n, m))
+def step(ws):
+    """``step_at`` on a ``Workspace`` of numpy arrays (C-contiguous, with
+    the fields' shapes and dtypes), from Python: tests and inspection."""
+    addresses = np.array([field.ctypes.data for field in ws], np.int64)
+    return step_at(addresses, ws[X].shape[0], ws[S_PAIRS].shape[0])
 
 
 @njit(cache=True, nogil=True)
