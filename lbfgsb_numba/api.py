@@ -1,7 +1,7 @@
 """Python shell with scipy's API: ``fmin_l_bfgs_b`` and ``minimize``.
 
 All validation and conversion happens once, before the loop; the loop only
-crosses into the compiled driver (``driver.step``), calls the user's
+crosses into the compiled driver (``driver.step_at``), calls the user's
 objective, and copies f and g into the workspace.  When the objective is a
 Numba-compiled function (and no Python callback or log is requested) the
 whole solve runs in compiled code instead (``compiled.py``).

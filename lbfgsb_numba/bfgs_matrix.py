@@ -25,9 +25,14 @@ referenced.
 """
 import math
 
+import numpy as np
 from numba import njit
 
 from .vector_ops import dot, dot_rows2
+
+#: offset 0 into a factor or a right-hand side, typed int64 rather than
+#: Literal[int](0): a literal argument would compile the callee a second time
+NO_OFFSET = np.int64(0)
 
 
 @njit(cache=True, nogil=True, _nrt=False, inline='always')
@@ -152,7 +157,7 @@ def form_t(t_chol, d_scaling, sy, ss, col, theta):
             for k in range(i):
                 acc += sy[i, k] * sy[j, k] * d_scaling[m + k]
             t_chol[i, j] = acc + theta * ss[i, j]
-    return cholesky_upper(t_chol, 0, col)
+    return cholesky_upper(t_chol, NO_OFFSET, col)
 
 
 @njit(cache=True, nogil=True, _nrt=False)
@@ -383,7 +388,7 @@ def factor_k(k_factor, k_products, sy, theta, col, m):
             wn[jy, is_] = wn1[is1, jy]
         wn[iy, iy] = wn[iy, iy] + sy[iy, iy]
     # first block: L L'
-    if cholesky_upper(wn, 0, col) != 0:
+    if cholesky_upper(wn, NO_OFFSET, col) != 0:
         return -1
     # (1,2) block: L^-1 (-L_a' + R_z'), one column at a time
     col2 = 2 * col

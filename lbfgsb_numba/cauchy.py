@@ -12,6 +12,7 @@ O(n + k log n) for k visited segments.  On each segment
 
 is updated with O(m) work through the compact form B = theta I - W M W'.
 """
+import numpy as np
 from numba import njit
 
 from .bfgs_matrix import middle_product, next_slot
@@ -94,7 +95,7 @@ def cauchy_point(x, g, lower, upper, bound_type, where, breakpoints,
         return middle_product(sy, t_chol, d_scaling, col, wc, wm)
     bounded_path = True
     nfree = n
-    nbreak = -1
+    nbreak = np.int64(-1)  # not Literal[int](-1): one heap_pop_min
     ibkmin = 0
     bkmin = 0.0
     col2 = 2 * col

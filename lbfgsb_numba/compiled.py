@@ -5,7 +5,7 @@ run in Numba-compiled code, with no Python per iteration.
 ``@njit`` functions (also in ``numba.prange`` loops); ``fmin_l_bfgs_b`` and
 ``minimize`` route here automatically when the objective is a Numba
 dispatcher.  The iterates, nit, nfev and messages are the same as on the
-Python path, since both drive the same kernels (``driver.step``).
+Python path, since both drive the same kernels (``driver.step_at``).
 
 Objective conventions (``fg`` and ``fun`` must be ``@njit`` functions):
 

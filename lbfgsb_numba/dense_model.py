@@ -18,7 +18,8 @@ method).  Same mathematics as the compact form; only the rounding differs.
 """
 from numba import njit
 
-from .bfgs_matrix import cholesky_upper, next_slot, solve_upper, solve_upper_t
+from .bfgs_matrix import (NO_OFFSET, cholesky_upper, next_slot, solve_upper,
+                          solve_upper_t)
 from .workspace import DENSE_MAX_N
 
 
@@ -94,10 +95,10 @@ def dense_newton_step(b, x, g, xcp, r, free_active, nfree, chol, z):
         r[i] = -g[k] - acc
         for j in range(i, nfree):
             chol[i, j] = b[k, free_active[j]]
-    info = cholesky_upper(chol, 0, nfree)
+    info = cholesky_upper(chol, NO_OFFSET, nfree)
     if info != 0:
         return info
-    info = solve_upper_t(chol, nfree, r, 0)
+    info = solve_upper_t(chol, nfree, r, NO_OFFSET)
     if info != 0:
         return info
-    return solve_upper(chol, nfree, r, 0)
+    return solve_upper(chol, nfree, r, NO_OFFSET)

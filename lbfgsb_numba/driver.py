@@ -31,8 +31,8 @@ Usage (any caller, Python or compiled; ``workspace`` has the layout)::
         else:                # finished; status.message(task)
             break
 
-``step(ws)`` is the same step on the fields as a tuple of arrays
-(``workspace.workspace_views``, or a ``Workspace`` of numpy views).
+``step(ws)`` is the same step from Python on a ``Workspace`` of numpy
+views (tests).
 """
 import math
 
@@ -209,7 +209,7 @@ def _search_failed(ws, st, code):
     if st.col == 0:
         st.iter += 1
         if st.nonfinite_trial:
-            return _finish(st, ABNORMAL_NONFINITE_SEARCH)
+            code = ABNORMAL_NONFINITE_SEARCH
         return _finish(st, code)
     _reset_memory(st)
     return _RESTART
@@ -219,9 +219,12 @@ def _search_failed(ws, st, code):
 def _search(ws, st, ls):
     """Advance the line search with f, g at the current trial point.
     Returns FG (evaluate at the new trial point), NEW_X, _RESTART or a
-    final code."""
+    final code.  Every failure leaves the loop with its code and goes
+    through one ``_search_failed`` call (an inlined function is pasted
+    once)."""
     x, g, direction = ws[X], ws[G], ws[DIRECTION]
     n = x.shape[0]
+    failure = 0
     while True:
         trial_ok = True
         if st.n_trials > 0 and not _all_finite(st.f, g):
@@ -234,7 +237,8 @@ def _search(ws, st, ls):
             st.gd_old = gd
             if not gd < 0.0:
                 # not a descent direction: line search impossible
-                return _search_failed(ws, st, ABNORMAL_NOT_DESCENT)
+                failure = ABNORMAL_NOT_DESCENT
+                break
             if st.stp > st.stp_max:
                 # x + d lies beyond a bound by rounding (the target point
                 # is in the box, so stpmax = 1 - O(eps)): start from the
@@ -243,8 +247,8 @@ def _search(ws, st, ls):
                 # then evaluates x + d anyway and continues its search from
                 # the previous search's saved state.
                 if not st.stp_max > 0.0:
-                    return _search_failed(ws, st,
-                                          ABNORMAL_NO_FEASIBLE_STEP)
+                    failure = ABNORMAL_NO_FEASIBLE_STEP
+                    break
                 st.stp = st.stp_max
         if trial_ok:
             st.nonfinite_trial = 0
@@ -252,8 +256,8 @@ def _search(ws, st, ls):
             if ls.task == SEARCH_ERROR:
                 # csrch's other input checks (stp < 0, g >= 0, stpmax < 0)
                 # cannot fail here; kept as a safeguard
-                return _search_failed(ws, st,
-                                          ABNORMAL_NO_FEASIBLE_STEP)
+                failure = ABNORMAL_NO_FEASIBLE_STEP
+                break
             if ls.task == SEARCH_CONVERGED or ls.task == SEARCH_WARNING:
                 st.stp = stp
                 st.iter += 1
@@ -274,7 +278,8 @@ def _search(ws, st, ls):
                                 ws[LOWER], ws[UPPER], ws[BOUND_TYPE], stp,
                                 st.constrained)
         if st.n_trials > st.maxls:  # maxls trial points tried
-            return _search_failed(ws, st, ABNORMAL_LINE_SEARCH)
+            failure = ABNORMAL_LINE_SEARCH
+            break
         if not moved and st.x_is_last_eval:
             # the trial point rounds to the point evaluated last: reuse its
             # f and g, not counted as an evaluation (scipy's objective
@@ -282,6 +287,7 @@ def _search(ws, st, ls):
             continue
         st.phase = PHASE_SEARCH
         return FG
+    return _search_failed(ws, st, failure)
 
 
 @njit(cache=True, nogil=True, _nrt=False, inline='always')
@@ -330,7 +336,8 @@ def _compact_subspace_step(ws, st):
 @njit(cache=True, nogil=True, _nrt=False, inline='always')
 def _iterate(ws, st, ls):
     """Compute a search direction from the current iterate and start the
-    line search; returns FG for the first trial point, or a final code."""
+    line search along it (``_search`` then evaluates its first trial
+    point)."""
     x, g, x_cauchy, direction = ws[X], ws[G], ws[X_CAUCHY], ws[DIRECTION]
     lower, upper, bound_type = ws[LOWER], ws[UPPER], ws[BOUND_TYPE]
     n = x.shape[0]
@@ -382,10 +389,7 @@ def _iterate(ws, st, ls):
                      ws[G_PREV], st, st.iter)
         ls.task = SEARCH_START
         st.nonfinite_trial = 0
-        result = _search(ws, st, ls)
-        if result == _RESTART:
-            continue
-        return result
+        return
 
 
 @njit(cache=True, nogil=True, _nrt=False, inline='always')
@@ -430,56 +434,74 @@ def _update_memory(ws, st):
         _reset_memory(st)
 
 
-@njit(cache=True, nogil=True, _nrt=False, inline='always')
-def step(ws):
+@njit(cache=True, nogil=True)
+def step_at(addresses, n, m):
     """Advance the solver until it needs f and g (returns FG), has accepted
-    a new iterate (NEW_X) or has finished (a code >= 400, see ``status``);
-    ``ws``: the workspace fields as a tuple of arrays (in Workspace
-    order)."""
+    a new iterate (NEW_X) or has finished (a code >= 400, see ``status``),
+    on the workspace whose field addresses are in ``addresses``
+    (``setup_at``, ``initialize_at``), with n variables and memory m: the
+    entry for every caller, and the cheapest to call from Python (one small
+    array to unbox).
+
+    Each inlined function is pasted once (the line search is advanced in
+    one place, every stop goes through one ``_finish``), and the body is
+    here rather than in an inlined ``step(ws)``: Numba's inlining copies
+    the callee's IR block by block, in time growing with blocks times
+    variables, which for the whole step took seconds of the first
+    compile."""
+    ws = workspace_views(addresses, n, m)
     st = ws[STATE][0]
     ls = ws[SEARCH][0]
     phase = st.phase
     if phase == PHASE_START:
         st.phase = PHASE_FIRST_FG
         return FG
+    if (phase != PHASE_SEARCH and phase != PHASE_FIRST_FG
+            and phase != PHASE_NEW_X):
+        return st.task  # finished (PHASE_DONE)
     if phase == PHASE_SEARCH or phase == PHASE_FIRST_FG:
         st.x_is_last_eval = 1  # x, f, g: the evaluation just made
-    if phase == PHASE_SEARCH:
+    stop = 0  # a final code when the solve stops before a new direction
+    if phase == PHASE_FIRST_FG:
+        g = ws[G]
+        if not _all_finite(st.f, g):
+            stop = ABNORMAL_NONFINITE_START
+        else:
+            st.pg_norm = _pg_norm(ws, st)
+            if st.pg_norm <= st.pgtol:
+                stop = CONV_GRAD
+    elif phase == PHASE_NEW_X:
+        scale = max(max(abs(st.f_old), abs(st.f)), 1.0)
+        if st.nit >= st.maxiter:
+            stop = STOP_MAXITER
+        elif st.nfev > st.maxfun:
+            stop = STOP_MAXFUN
+        elif st.stop_request:
+            stop = STOP_CALLBACK
+        elif st.pg_norm <= st.pgtol:
+            stop = CONV_GRAD
+        elif st.f_old - st.f <= st.tol * scale:
+            stop = CONV_F
+        else:
+            _update_memory(ws, st)
+    if stop != 0:
+        return _finish(st, stop)
+    # PHASE_SEARCH continues its line search; the others start one
+    searching = phase == PHASE_SEARCH
+    while True:
+        if not searching:
+            _iterate(ws, st, ls)
+        searching = False
         result = _search(ws, st, ls)
         if result != _RESTART:
             return result
-    elif phase == PHASE_FIRST_FG:
-        g = ws[G]
-        if not _all_finite(st.f, g):
-            return _finish(st, ABNORMAL_NONFINITE_START)
-        st.pg_norm = _pg_norm(ws, st)
-        if st.pg_norm <= st.pgtol:
-            return _finish(st, CONV_GRAD)
-    elif phase == PHASE_NEW_X:
-        if st.nit >= st.maxiter:
-            return _finish(st, STOP_MAXITER)
-        if st.nfev > st.maxfun:
-            return _finish(st, STOP_MAXFUN)
-        if st.stop_request:
-            return _finish(st, STOP_CALLBACK)
-        if st.pg_norm <= st.pgtol:
-            return _finish(st, CONV_GRAD)
-        scale = max(max(abs(st.f_old), abs(st.f)), 1.0)
-        if st.f_old - st.f <= st.tol * scale:
-            return _finish(st, CONV_F)
-        _update_memory(ws, st)
-    else:
-        return st.task
-    return _iterate(ws, st, ls)
 
 
-@njit(cache=True, nogil=True)
-def step_at(addresses, n, m):
-    """``step`` on the workspace whose field addresses are in ``addresses``
-    (``setup_at``, ``initialize_at``), with n variables and memory m: the
-    entry for every caller, and the cheapest to call from Python (one small
-    array to unbox)."""
-    return step(workspace_views(addresses, n, m))
+def step(ws):
+    """``step_at`` on a ``Workspace`` of numpy arrays (C-contiguous, with
+    the fields' shapes and dtypes), from Python: tests and inspection."""
+    addresses = np.array([field.ctypes.data for field in ws], np.int64)
+    return step_at(addresses, ws[X].shape[0], ws[S_PAIRS].shape[0])
 
 
 @njit(cache=True, nogil=True)

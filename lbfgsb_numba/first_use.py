@@ -16,7 +16,7 @@ import sys
 from typing import Any, TextIO
 
 #: rough cold-compile time on an idle 2-core machine, for the message
-FIRST_COMPILE_SECONDS = 30
+FIRST_COMPILE_SECONDS = 20
 MESSAGE = (f"lbfgsb_numba: compiling the kernels (first use only, "
            f"~{FIRST_COMPILE_SECONDS} s; later runs load them from Numba's "
            f"cache)...")

@@ -19,7 +19,7 @@ x - H g (``quasi_newton_point``).
 """
 from numba import njit
 
-from .bfgs_matrix import next_slot, solve_upper, solve_upper_t
+from .bfgs_matrix import NO_OFFSET, next_slot, solve_upper, solve_upper_t
 from .vector_ops import dot_rows2
 
 
@@ -101,12 +101,12 @@ def newton_step(d, s_pairs, y_pairs, k_factor, wv, theta, col, head, m, nsub,
         wv[col + i] = theta * t2
         p = next_slot(p, m)
     # wv = K^-1 wv through the factor of K
-    info = solve_upper_t(k_factor, col2, wv, 0)
+    info = solve_upper_t(k_factor, col2, wv, NO_OFFSET)
     if info != 0:
         return info
     for i in range(col):
         wv[i] = -wv[i]
-    info = solve_upper(k_factor, col2, wv, 0)
+    info = solve_upper(k_factor, col2, wv, NO_OFFSET)
     if info != 0:
         return info
     # d = (1/theta) d + (1/theta^2) Z'W wv

@@ -13,7 +13,7 @@ Here the search starts from stpmax instead; only when no step at all stays
 in the box (stpmax = 0) does it fail, with a message that says so.
 
 The driver's search kernel is called directly (``_search`` after
-``start_search``, as ``_iterate`` does) with a direction built to overshoot
+``start_search``, as ``step_at`` does after ``_iterate``) with a direction built to overshoot
 a bound by rounding.
 """
 import numpy as np
