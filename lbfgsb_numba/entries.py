@@ -344,9 +344,9 @@ def register_symbols():
 
 register_symbols()
 
-workspace_bytes = c_entry("workspace_bytes", _i64, (_i64, _i64))
-setup = c_entry("setup", _i64, (_i64,) * 9)
-advance = c_entry("advance", _i64, (_i64, _i64, _i64, _f64, _i64, _i64,
-                                    _i64))
-result = c_entry("result", _i64, (_i64,) * 9)
-abandon = c_entry("abandon", _i64, (_i64,) * 5)
+# the callers' side of each entry, with the C signature of its table row
+(workspace_bytes, setup, advance, result,
+ abandon) = (c_entry(entry, sig.return_type, sig.args)
+             for entry in ("workspace_bytes", "setup", "advance", "result",
+                           "abandon")
+             for sig in (_ENTRY_FUNCTIONS[entry][1],))
