@@ -46,7 +46,7 @@ from .solve import (Solve, attach_last_accepted, attach_result,
                     overload_entry, solve_result)
 from .options import (FACTR, GTOL, MAXCOR, MAXFUN, MAXITER, MAXLS,
                       SolverOptions, solver_options)
-from .status import ABNORMAL_GRADIENT_LENGTH, FG, NEW_X
+from .status import ABNORMAL_GRADIENT_LENGTH, FG
 from .validation import as_x0, gradient_shape_error
 from .workspace import G
 from .entries import compiled_entries
@@ -167,9 +167,7 @@ def _make_drive(evaluate):
                     return abandon((addresses, n, m,
                                     ABNORMAL_GRADIENT_LENGTH, g_length))
                 task = advance((addresses, n, m, f, used, x_eval, g_eval))
-            elif task == NEW_X:
-                task = advance((addresses, n, m, 0.0, -1, x_eval, g_eval))
-            else:
+            else:  # (the advance entry steps past new iterates itself)
                 return task
 
     loop_inline = njit(nogil=True, inline='always')(loop)

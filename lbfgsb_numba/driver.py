@@ -497,13 +497,6 @@ def step_at(addresses, n, m):
             return result
 
 
-def step(ws):
-    """``step_at`` on a ``Workspace`` of numpy arrays (C-contiguous, with
-    the fields' shapes and dtypes), from Python: tests and inspection."""
-    addresses = np.array([field.ctypes.data for field in ws], np.int64)
-    return step_at(addresses, ws[X].shape[0], ws[S_PAIRS].shape[0])
-
-
 @njit(cache=True, nogil=True)
 def abandon_evaluation(addresses, n, m, code, gradient_length):
     """End the solve with ``code`` when the evaluation it asked for (task

@@ -2,13 +2,13 @@
 (moved out of the production modules, which use only the address form).
 
 ``new_workspace(n, m)`` gives (Workspace, buffer, addresses);
-``initialize(ws, x0, ...)`` loads a problem into it; ``driver.step(ws)``
+``initialize(ws, x0, ...)`` loads a problem into it; ``step(ws)``
 and ``driver.step_at(addresses, n, m)`` then advance the solver.
 """
 import numpy as np
 from numba import njit
 
-from lbfgsb_numba.driver import initialize_arrays
+from lbfgsb_numba.driver import initialize_arrays, step_at
 from lbfgsb_numba.workspace import (INPUT_FIELDS, Workspace, field_dtype,
                                     field_offsets, layout, workspace_arrays)
 
@@ -62,3 +62,10 @@ def initialize(ws, x0, lower, upper, bound_type, options):
     ws.bound_type[:] = bound_type
     initialize_arrays(ws.x, ws.g, ws.lower, ws.upper, ws.bound_type,
                       ws.where, ws.state, ws.search, options)
+
+
+def step(ws):
+    """``driver.step_at`` on a ``Workspace`` of numpy arrays (C-contiguous,
+    with the fields' shapes and dtypes), from Python."""
+    addresses = np.array([field.ctypes.data for field in ws], np.int64)
+    return step_at(addresses, ws.x.shape[0], ws.s_pairs.shape[0])

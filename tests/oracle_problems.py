@@ -200,7 +200,7 @@ def step_through(ws, fg, iterations=None):
     request, count evaluations in state.nfev.  Stops after ``iterations``
     accepted iterates if given (returning NEW_X), else at the end (returning
     the final task code)."""
-    from lbfgsb_numba.driver import step
+    from kernel_harness import step
     from lbfgsb_numba.status import FG, NEW_X
     nfev = 0
     accepted = 0

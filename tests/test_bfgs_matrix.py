@@ -24,7 +24,7 @@ import lbfgsb_numba as lb
 from benchmarks.problems import rosenbrock_njit
 from lbfgsb_numba.bfgs_matrix import middle_product
 from lbfgsb_numba.bounds import normalize_bounds
-from lbfgsb_numba.driver import step
+from kernel_harness import step
 from lbfgsb_numba.hess_inv import pairs_in_order
 from lbfgsb_numba.options import solver_options
 from lbfgsb_numba.status import FG, NEW_X, message
