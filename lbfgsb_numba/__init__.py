@@ -26,6 +26,9 @@ from . import status
 # empty cache the entries themselves are compiled on the first use of a
 # compiled path only (a Python-objective solve does not need them).
 from . import entries as _entries  # noqa: F401
+from .precompiled import attach_loaded as _attach_loaded
+
+_attach_loaded()  # kernels compiled at install, where valid (precompiled.py)
 
 # The compiled and batched solvers load the code that takes an objective on
 # first use.

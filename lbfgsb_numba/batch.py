@@ -28,6 +28,7 @@ from .entries import INFO_SIZE, as_int, buffer_words, result
 from .options import (FTOL, GTOL, MAXCOR, MAXFUN, MAXITER, MAXLS,
                       solver_options)
 from .result import BatchResult
+from .precompiled import attach
 
 _MAX_ARGS = 10
 
@@ -298,3 +299,6 @@ def minimize_batch(fun: Callable[..., Any], x0: Any, args: tuple = (),
     return BatchResult(x=x_out, fun=f_out, jac=g_out, nit=nit, nfev=nfev,
                        status=status, success=status == 0, task=task,
                        message=[texts[j] for j in first.ravel()])
+
+
+attach(__name__)  # kernels compiled at install (precompiled.py)

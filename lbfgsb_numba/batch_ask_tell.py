@@ -51,6 +51,7 @@ from .workspace import (BOUND_TYPE, G_PREV, K_FACTOR, K_PRODUCTS, LOWER,
                         STATE, STATE_DTYPE, SY, T_CHOL, UPPER, W_ROW,
                         WT_CAUCHY_STEP, WT_DIRECTION, X, X_PREV, Y_PAIRS, YY,
                         evaluation_views, layout, workspace_views)
+from .precompiled import attach
 
 RUNNING = 0  # task code of a problem that still needs evaluations
 RUNNING_MESSAGE = "RUNNING: THE PROBLEM STILL NEEDS EVALUATIONS"
@@ -602,3 +603,6 @@ def _as_real_array(value, name, shape):
         raise ValueError(f"tell: {name} has shape {arr.shape}; expected "
                          f"{shape}, one per asked point")
     return arr
+
+
+attach(__name__)  # kernels compiled at install (precompiled.py)

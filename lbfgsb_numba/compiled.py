@@ -50,6 +50,7 @@ from .status import ABNORMAL_GRADIENT_LENGTH, FG
 from .validation import as_x0, gradient_shape_error
 from .workspace import G
 from .entries import compiled_entries
+from .precompiled import attach
 
 # the solver's entries: compiled (or loaded from the cache) on the first use
 # of a compiled path, not at the package's import
@@ -410,3 +411,6 @@ def solve_compiled(fun, jac, x0, args, lower, upper, nbd, options,
         raise
     f, nit, nfev, njev, head, col = work[2 * n:2 * n + 6].tolist()
     return solve_result(solve, task, f, nit, nfev, njev, head, col)
+
+
+attach(__name__)  # kernels compiled at install (precompiled.py)

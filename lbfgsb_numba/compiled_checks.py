@@ -26,6 +26,7 @@ from numba.extending import overload
 from .status import (ERROR_BOUND_NAN, ERROR_INFINITE_BOUND,
                      ERROR_LOWER_ABOVE_UPPER, ERROR_X0_NOT_FINITE)
 from .validation import SCALAR_MSG, FORGOTTEN_JAC_MSG, PAIR_MSG
+from .precompiled import attach
 
 _MARK = "lbfgsb_numba objective check"
 _MARKED = re.compile(_MARK + r" \((TypeError|ValueError)\): ([^\n\x1b]*)")
@@ -160,3 +161,6 @@ def problem_task(x0, lower, upper):
         elif code == 0 and (lo == np.inf or up == -np.inf):
             code = ERROR_INFINITE_BOUND
     return code
+
+
+attach(__name__)  # kernels compiled at install (precompiled.py)

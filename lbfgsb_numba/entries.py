@@ -55,13 +55,14 @@ import threading
 import numpy as np
 from llvmlite import binding as llvm_binding
 from llvmlite import ir
-from numba import carray, cfunc, njit, types
+from numba import carray, njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
 from .driver import abandon_evaluation, initialize_at, step_at
 from .first_use import is_cached, notice_if_cold
 from .options import OPTIONS_TYPE
+from .precompiled import c_function
 from .status import FG, NEW_X, warnflag
 from .workspace import (BOUND_TYPE, G, LOWER, N_FIELDS, STATE, UPPER, X,
                         pointer_cast, evaluation_views, field_offsets,
@@ -296,7 +297,7 @@ def compiled_entries() -> dict:
         with _compile_lock:
             if not _entries:
                 notice_if_cold(*(fn for fn, _ in _ENTRY_FUNCTIONS.values()))
-                compiled = {entry: cfunc(sig, cache=True, nopython=True)(fn)
+                compiled = {entry: c_function(fn, sig)
                             for entry, (fn, sig) in _ENTRY_FUNCTIONS.items()}
                 for entry, fn in compiled.items():
                     llvm_binding.add_symbol(symbol_name(entry), fn.address)

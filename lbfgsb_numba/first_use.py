@@ -25,8 +25,9 @@ _noticed = False  # the message was printed in this process
 
 
 def is_cached(func: Any) -> bool:
-    """Whether Numba's cache holds compiled code of ``func`` for its current
-    source on this CPU.
+    """Whether compiled code of ``func`` for its current source on this CPU
+    is at hand: in the kernels compiled at install (``precompiled``) or in
+    Numba's cache.
 
     func : a ``@njit(cache=True)`` dispatcher, or the plain Python function
         under a ``cfunc(..., cache=True)`` decorator.
@@ -38,6 +39,9 @@ def is_cached(func: Any) -> bool:
     disabled, a Numba without these internals): the notice is never shown
     by mistake.
     """
+    from .precompiled import has
+    if has(func):
+        return True
     try:
         from numba import config
         from numba.core.caching import FunctionCache

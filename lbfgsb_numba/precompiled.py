@@ -1,0 +1,286 @@
+"""The solver's kernels compiled ahead of time, at install.
+
+Compiling the kernels just in time takes tens of seconds on first use (an
+empty Numba cache: after installing, after the sources change, in a fresh
+container or on a new Dask worker).  So ``pip install`` compiles them once
+(``setup.py`` runs ``python -m lbfgsb_numba.precompiled``), and the
+package loads that machine code instead of compiling it:
+
+* **build** (``build(path)``): run a small workload that calls every
+  kernel entry the package calls itself (the Python-objective solve with an
+  analytic or finite-difference gradient, ask/tell, warm starts,
+  checkpoints, the C entries of the compiled paths, the batch kernels), and
+  keep every compiled specialisation of the package's own functions, in
+  Numba's serialised form (object code and the bitcode for linking), in one
+  file (``ARTIFACT``).
+* **load** (``attach(module)``, for each module of the package when it is
+  imported): each ``@njit(cache=True)`` function of ``module`` first looks
+  for a specialisation in the file, then in Numba's own cache as before;
+  ``c_function`` does the same for the C entries.  Nothing is loaded
+  before it is called, and what the file lacks is compiled as before.
+
+The file is used only if it was built by the same Numba, llvmlite and
+Python, for this CPU (Numba's ``magic_tuple``: name and features), from the
+same package sources (a hash of every ``.py`` file of the package);
+otherwise it is ignored, so an edited kernel is compiled from its new
+source.  It holds exactly what Numba's compiler produced in the build, so
+results are bit for bit those of a just-in-time compile.  Set
+``LBFGSB_NUMBA_PRECOMPILED=0`` to ignore it.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+ARTIFACT = PACKAGE_DIR / "_precompiled" / "kernels.pkl"
+FORMAT_VERSION = 1
+ENV_SWITCH = "LBFGSB_NUMBA_PRECOMPILED"
+
+_lock = threading.Lock()
+_loaded: dict = {}      # "entries": key -> serialised payload, once read
+_recording: dict = {}   # during ``build``: key -> serialised payload
+
+
+def sources_hash(package_dir: Path = PACKAGE_DIR) -> str:
+    """SHA-256 over the names and contents of the package's ``.py`` files."""
+    digest = hashlib.sha256()
+    for path in sorted(package_dir.glob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def manifest() -> dict:
+    """What the machine code in the file depends on, for this process."""
+    import llvmlite
+    import numba
+    from numba.core.registry import cpu_target
+    return {"format": FORMAT_VERSION,
+            "numba": numba.__version__,
+            "llvmlite": llvmlite.__version__,
+            "python": list(sys.version_info[:2]),
+            "cpu": list(cpu_target.target_context.codegen().magic_tuple()),
+            "sources": sources_hash()}
+
+
+def _entries() -> dict:
+    """The file's specialisations (key -> serialised payload) if the file
+    exists, is enabled and matches this process (``manifest``); else {}."""
+    if "entries" not in _loaded:
+        with _lock:
+            if "entries" not in _loaded:
+                _loaded["entries"] = _read_artifact()
+    return _loaded["entries"]
+
+
+def _read_artifact() -> dict:
+    if os.environ.get(ENV_SWITCH, "1") == "0" or not ARTIFACT.is_file():
+        return {}
+    try:
+        with open(ARTIFACT, "rb") as file:
+            stored = pickle.load(file)
+        if stored.get("manifest") != manifest():
+            return {}
+        return dict(stored["entries"])
+    except Exception:  # noqa: BLE001 (unreadable: compile as without it)
+        return {}
+
+
+def available() -> bool:
+    """Whether a valid file of precompiled kernels is in use."""
+    return bool(_entries())
+
+
+def _key(kind: str, py_func: Any, sig: Any) -> str:
+    """'kind:module.qualname:(argument types, return type)'."""
+    from numba.core import sigutils
+    args, return_type = sigutils.normalize_signature(sig)
+    return (f"{kind}:{py_func.__module__}.{py_func.__qualname__}:"
+            f"{tuple(args)!r}->{return_type!r}")
+
+
+def has(func: Any) -> bool:
+    """Whether the file holds a specialisation of ``func`` (a dispatcher,
+    or the plain function of a C entry)."""
+    py_func = getattr(func, "py_func", func)
+    name = f"{py_func.__module__}.{py_func.__qualname__}:"
+    return any(key.split(":", 1)[1].startswith(name) for key in _entries())
+
+
+class PrecompiledFirst:
+    """A Numba cache (the ``load_overload``/``save_overload`` interface of
+    ``numba.core.caching.Cache``) that looks in the file of precompiled
+    kernels first, then in the function's own cache (``fallback``), which
+    also receives every new compile (and, during ``build``, the file)."""
+
+    def __init__(self, kind: str, py_func: Any, fallback: Any):
+        self._kind = kind
+        self._py_func = py_func
+        self._fallback = fallback
+
+    def __getattr__(self, name):  # enable, disable, flush, cache_path, ...
+        return getattr(self._fallback, name)
+
+    def load_overload(self, sig, target_context):
+        payload = _entries().get(_key(self._kind, self._py_func, sig))
+        if payload is not None:
+            from numba.core.compiler import CompileResult
+            target_context.refresh()
+            return CompileResult._rebuild(target_context,
+                                          *pickle.loads(payload))
+        return self._fallback.load_overload(sig, target_context)
+
+    def save_overload(self, sig, cres):
+        if _recording.get("active") and _cachable(cres):
+            from numba.core.serialize import dumps
+            _recording[_key(self._kind, self._py_func, sig)] = dumps(
+                cres._reduce())
+        self._fallback.save_overload(sig, cres)
+
+
+def _cachable(cres) -> bool:
+    """Numba's rule for what its cache may keep (no lifted loops, no
+    addresses of this process baked in)."""
+    return (all(lifted.can_cache for lifted in cres.lifted)
+            and not cres.library.has_dynamic_globals)
+
+
+def attach(module_name: str) -> None:
+    """Let every ``@njit(cache=True)`` function defined in the module
+    ``module_name`` (of this package) load its specialisations from the
+    file of precompiled kernels (``PrecompiledFirst``)."""
+    from numba.core.caching import NullCache
+    from numba.core.registry import CPUDispatcher
+    module = sys.modules[module_name]
+    for value in vars(module).values():
+        if (isinstance(value, CPUDispatcher)
+                and value.py_func.__module__ == module_name
+                and not isinstance(getattr(value, "_cache", None),
+                                   (NullCache, PrecompiledFirst))):
+            value._cache = PrecompiledFirst("njit", value.py_func,
+                                            value._cache)
+
+
+def attach_loaded() -> None:
+    """``attach`` every module of this package imported so far."""
+    for name in [name for name in sys.modules
+                 if name.startswith(__package__ + ".")]:
+        attach(name)
+
+
+def c_function(py_func, sig):
+    """``numba.cfunc(sig, cache=True, nopython=True)(py_func)``, loading
+    its machine code from the file of precompiled kernels when it is
+    there."""
+    from numba.core import sigutils
+    from numba.core.ccallback import CFunc
+    compiled = CFunc(py_func, sigutils.normalize_signature(sig), locals={},
+                     options={"nopython": True})
+    compiled.enable_caching()
+    compiled._cache = PrecompiledFirst("cfunc", py_func, compiled._cache)
+    compiled.compile()
+    return compiled
+
+
+# ------------------------------------------------------------------ build
+
+def _workload() -> None:
+    """Call every kernel entry that the package calls itself, with the
+    argument types it uses (so each specialisation gets compiled)."""
+    import numpy as np
+
+    from . import LbfgsbSolver, fmin_l_bfgs_b, minimize
+    from .batch import minimize_batch
+    from .batch_ask_tell import BatchSolver
+    from .entries import compiled_entries
+
+    target = np.array([1.5, -0.5, 2.0])
+
+    def fg(x):
+        r = x - target
+        return float(r @ r), 2.0 * r
+
+    def f_only(x):  # also takes complex x (jac="cs")
+        r = x - target
+        return r @ r
+
+    x0 = np.zeros(3)
+    bounds = [(0.0, 1.0), (None, 0.0), (-1.0, None)]
+    first = minimize(fg, x0, jac=True, bounds=bounds, method="L-BFGS-B")
+    minimize(fg, x0, jac=True)
+    minimize(fg, x0, jac=True, bounds=bounds, warm_start=first)
+    minimize(f_only, x0, bounds=bounds)
+    minimize(f_only, x0, jac="3-point", bounds=bounds)
+    minimize(f_only, x0, jac="cs")
+    fmin_l_bfgs_b(f_only, x0, approx_grad=True, bounds=bounds)
+
+    solver = LbfgsbSolver(x0, bounds=bounds)
+    while not solver.done:
+        solver.tell(*fg(solver.ask()))
+        if solver.nfev == 2:
+            solver = LbfgsbSolver.from_state(solver.state())
+    solver.result()
+
+    def batch_fg(xs):
+        r = xs - target
+        return (r * r).sum(axis=1), 2.0 * r
+
+    xs0 = np.zeros((4, 3))
+    minimize_batch(batch_fg, xs0, bounds=bounds, vectorized=True)
+    batch = BatchSolver(xs0, bounds=bounds)
+    while not batch.done:
+        rows, points = batch.ask()
+        batch.tell(*batch_fg(points))
+    batch.result()
+    compiled_entries()
+
+
+def build(path: Path = ARTIFACT) -> dict:
+    """Compile the kernels (``_workload``) and write them to ``path``.
+    Run in a fresh process with an empty Numba cache (``main`` does), so
+    that everything is compiled here.  Returns the manifest."""
+    _recording["active"] = True
+    try:
+        _workload()
+    finally:
+        _recording.pop("active")
+    entries = dict(_recording)
+    _recording.clear()
+    stored = {"manifest": manifest(), "entries": entries}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    with open(partial, "wb") as file:
+        pickle.dump(stored, file, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(partial, path)
+    return stored["manifest"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``lbfgsb-numba-precompile [PATH]``: build the file of
+    precompiled kernels (default: ``ARTIFACT``), compiling in a fresh
+    process with a temporary, empty Numba cache."""
+    import subprocess
+    import tempfile
+    args = sys.argv[1:] if argv is None else argv
+    path = Path(args[0]) if args else ARTIFACT
+    if os.environ.get("_LBFGSB_NUMBA_BUILDING") == "1":
+        os.environ[ENV_SWITCH] = "0"
+        build(path)
+        return 0
+    with tempfile.TemporaryDirectory() as cache_dir:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir,
+                   _LBFGSB_NUMBA_BUILDING="1", **{ENV_SWITCH: "0"})
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(PACKAGE_DIR.parent)]
+            + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+        return subprocess.call(
+            [sys.executable, "-c", "import sys; from lbfgsb_numba.precompiled"
+             " import main; sys.exit(main(sys.argv[1:]))", str(path)],
+            env=env)
