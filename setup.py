@@ -31,7 +31,10 @@ class BuildPyAndKernels(build_py):
         target = package / "_precompiled" / "kernels.pkl"
         print("lbfgsb_numba: compiling the solver's kernels ahead of time "
               "(about a minute)...", file=sys.stderr, flush=True)
-        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        # keep pip's build environment (on PYTHONPATH) behind the sources
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+            [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "")
+                           .split(os.pathsep) if p]))
         try:
             code = subprocess.call([sys.executable, "-c", BUILD, str(target)],
                                    cwd=ROOT, env=env)

@@ -98,11 +98,13 @@ def available() -> bool:
 
 
 def _key(kind: str, py_func: Any, sig: Any) -> str:
-    """'kind:module.qualname:(argument types, return type)'."""
+    """'kind:module.qualname:(argument types)', with '->return type' when
+    the signature gives one (C entries)."""
     from numba.core import sigutils
     args, return_type = sigutils.normalize_signature(sig)
+    returns = "" if return_type is None else f"->{return_type!r}"
     return (f"{kind}:{py_func.__module__}.{py_func.__qualname__}:"
-            f"{tuple(args)!r}->{return_type!r}")
+            f"{tuple(args)!r}{returns}")
 
 
 def has(func: Any) -> bool:

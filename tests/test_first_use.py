@@ -2,7 +2,9 @@
 compile with an empty Numba cache, nothing when the cache is warm.
 
 The compile itself is never run with an empty cache here (20-40 s): the
-subprocess checks stop at the first compile, after the notice."""
+subprocess checks stop at the first compile, after the notice.  Where a
+test is about compiling just in time, the kernels compiled at install
+(``precompiled``) are switched off (``without_precompiled``)."""
 import importlib.util
 import io
 import os
@@ -15,7 +17,7 @@ import numpy as np
 import pytest
 
 import lbfgsb_numba
-from lbfgsb_numba import api, driver, first_use
+from lbfgsb_numba import api, driver, first_use, precompiled
 
 PACKAGE_PARENT = os.path.dirname(os.path.dirname(lbfgsb_numba.__file__))
 
@@ -26,6 +28,14 @@ def fresh_process_flag(monkeypatch):
     monkeypatch.setattr(first_use, "_noticed", False)
 
 
+@pytest.fixture
+def without_precompiled(monkeypatch):
+    """As if no kernels had been compiled at install (here and in
+    subprocesses)."""
+    monkeypatch.setitem(precompiled._loaded, "entries", {})
+    monkeypatch.setenv(precompiled.ENV_SWITCH, "0")
+
+
 def _load_module(path, name):
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
@@ -33,15 +43,18 @@ def _load_module(path, name):
     return module
 
 
+_TINY_KERNEL = """
+from numba import njit
+
+@njit(cache=True)
+def plus_one(x):
+    return x + 1
+"""
+
+
 def test_is_cached_false_before_first_compile_true_after(tmp_path):
     source = tmp_path / "tiny_kernel.py"
-    source.write_text(textwrap.dedent("""
-        from numba import njit
-
-        @njit(cache=True)
-        def plus_one(x):
-            return x + 1
-    """))
+    source.write_text(_TINY_KERNEL)
     module = _load_module(source, "tiny_kernel_first_use")
     assert not first_use.is_cached(module.plus_one)
     assert module.plus_one(1) == 2
@@ -49,14 +62,27 @@ def test_is_cached_false_before_first_compile_true_after(tmp_path):
 
 
 def test_is_cached_reads_the_cache_numba_uses(tmp_path, monkeypatch):
-    api.driver_entries()  # the driver's kernels are compiled and cached
-    assert first_use.is_cached(driver.step_at)
+    source = tmp_path / "tiny_kernel_2.py"
+    source.write_text(_TINY_KERNEL)
+    module = _load_module(source, "tiny_kernel_first_use_2")
+    assert module.plus_one(1) == 2  # compiled and cached
+    assert first_use.is_cached(module.plus_one)
+    monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path / "other"))
+    assert not first_use.is_cached(module.plus_one)
+
+
+def test_is_cached_true_for_precompiled_kernels(tmp_path, monkeypatch):
+    """A kernel compiled at install needs no compile, whatever Numba's
+    cache holds."""
     monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path))
-    assert not first_use.is_cached(driver.step_at)
+    monkeypatch.setitem(precompiled._loaded, "entries", {
+        "njit:lbfgsb_numba.driver.step_at:(int64,)": b""})
+    assert first_use.is_cached(driver.step_at)
+    assert not first_use.is_cached(driver.setup_at)
 
 
 def test_notice_printed_once_per_process(fresh_process_flag, tmp_path,
-                                         monkeypatch):
+                                         monkeypatch, without_precompiled):
     monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path))
     out = io.StringIO()
     assert first_use.notice_if_cold(driver.step_at, stream=out)
@@ -110,7 +136,8 @@ def _stderr_of(script, cache_dir=None):
 @pytest.mark.parametrize("script", [_STOP_AT_PYTHON_PATH_COMPILE,
                                     _STOP_AT_COMPILED_PATH_COMPILE],
                          ids=["python_path", "compiled_path"])
-def test_entry_points_notice_an_empty_cache(script, tmp_path):
+def test_entry_points_notice_an_empty_cache(script, tmp_path,
+                                           without_precompiled):
     assert _stderr_of(script, cache_dir=tmp_path) == first_use.MESSAGE + "\n"
 
 
@@ -136,7 +163,8 @@ print(len(entries._stand_ins))
 """
 
 
-def test_import_with_an_empty_cache_compiles_no_entry(tmp_path):
+def test_import_with_an_empty_cache_compiles_no_entry(tmp_path,
+                                                    without_precompiled):
     """A Python-objective solve never needs the compiled paths' entries: with
     an empty cache the import registers stand-ins under their symbols
     instead of compiling them (and says nothing)."""
