@@ -56,6 +56,13 @@ def is_cached(func: Any) -> bool:
         return True
 
 
+def stay_quiet() -> None:
+    """No notice in this process (``precompiled.build`` compiles on
+    purpose)."""
+    global _noticed
+    _noticed = True
+
+
 def notice_if_cold(*funcs: Any, stream: TextIO | None = None) -> bool:
     """Print ``MESSAGE`` on ``stream`` (default stderr), once per process,
     if any of ``funcs`` is not in Numba's cache (so is about to compile).

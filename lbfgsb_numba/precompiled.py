@@ -247,6 +247,8 @@ def build(path: Path = ARTIFACT) -> dict:
     """Compile the kernels (``_workload``) and write them to ``path``.
     Run in a fresh process with an empty Numba cache (``main`` does), so
     that everything is compiled here.  Returns the manifest."""
+    from .first_use import stay_quiet
+    stay_quiet()
     _recording["active"] = True
     try:
         _workload()

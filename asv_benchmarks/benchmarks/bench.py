@@ -307,11 +307,15 @@ _FIRST_COMPILED_SCRIPT = textwrap.dedent("""
 """)
 
 
-def first_solve(compiled=False, cold=False):
+def first_solve(compiled=False, cold=False, precompiled=True):
     """Seconds for import + first solve in a fresh process: with a warm
     cache (after one run that fills it), or with an empty Numba cache
-    directory when ``cold`` (everything compiled)."""
+    directory when ``cold``: the kernels compiled at install are loaded,
+    or, with ``precompiled=False`` (``LBFGSB_NUMBA_PRECOMPILED=0``),
+    everything is compiled."""
     env = dict(os.environ)
+    if not precompiled:
+        env["LBFGSB_NUMBA_PRECOMPILED"] = "0"
     script = _FIRST_COMPILED_SCRIPT if compiled else _FIRST_SCRIPT
     if cold:
         import tempfile
@@ -415,10 +419,20 @@ def main(argv=None):
           f"Python path {first_solve():.2f} s, compiled path "
           f"{first_solve(compiled=True):.2f} s")
     print_compile_costs(repeat=2 if quick else 3)
-    if not quick:
-        print(f"Cold cache (compile everything): Python path "
+    from lbfgsb_numba import precompiled
+    if precompiled.available():
+        print(f"Empty Numba cache, kernels compiled at install: Python path "
               f"{first_solve(cold=True):.2f} s, compiled path "
               f"{first_solve(compiled=True, cold=True):.2f} s")
+    else:
+        print("Empty Numba cache, kernels compiled at install: not built "
+              "here (lbfgsb-numba-precompile)")
+    if not quick:
+        print(f"Empty Numba cache, nothing precompiled (compile everything): "
+              f"Python path {first_solve(cold=True, precompiled=False):.2f} "
+              f"s, compiled path "
+              f"{first_solve(compiled=True, cold=True, precompiled=False):.2f}"
+              f" s")
 
     if args.plot:
         plot(args.plot, quick)

@@ -138,8 +138,10 @@ class LargeProblem:
 
 
 class FirstCall:
-    """Import + first solve in a fresh process (``benchmarks.bench.first_solve``)."""
-    params = (["python", "compiled"], ["warm", "cold"])
+    """Import + first solve in a fresh process (``benchmarks.bench.first_solve``):
+    warm Numba cache; empty Numba cache with the kernels compiled at install
+    ("cold"); empty cache and nothing precompiled ("cold-jit")."""
+    params = (["python", "compiled"], ["warm", "cold", "cold-jit"])
     param_names = ["path", "cache"]
     timeout = 600
     number = 1
@@ -150,7 +152,8 @@ class FirstCall:
 
     def track_first_solve(self, path, cache):
         return bench.first_solve(compiled=path == "compiled",
-                                    cold=cache == "cold")
+                                 cold=cache != "warm",
+                                 precompiled=cache != "cold-jit")
 
     track_first_solve.unit = "seconds"
 
