@@ -10,7 +10,6 @@ import io
 import os
 import subprocess
 import sys
-import textwrap
 
 import numba
 import numpy as np
