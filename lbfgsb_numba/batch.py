@@ -198,8 +198,11 @@ def minimize_batch(fun: Callable[..., Any], x0: Any, args: tuple = (),
         With ``vectorized``, also pass the keyword ``indices`` (the rows of
         x0 that X holds).
     progress : bool, optional
-        Solve in blocks of rows and show a progress bar (tqdm when
-        installed, else a line on stderr); the results are the same.
+        Show a progress bar of the problems finished out of k (tqdm when
+        installed, else a line on stderr); the results are the same.  The
+        rows are solved in blocks, the bar advancing after each; with
+        ``vectorized`` it advances after each round by the problems that
+        finished in it.
 
     Returns
     -------
@@ -243,14 +246,12 @@ def minimize_batch(fun: Callable[..., Any], x0: Any, args: tuple = (),
     (True, [2, 2, 2])
     """
     if vectorized:
-        if progress:
-            raise ValueError("progress: not available with vectorized=True "
-                             "(each round is one call of fun over the batch)")
         from .vectorized_batch import minimize_vectorized
         return minimize_vectorized(fun, x0, args, bounds, maxcor=maxcor,
                                    ftol=ftol, gtol=gtol, maxiter=maxiter,
                                    maxfun=maxfun, maxls=maxls,
-                                   pass_indices=pass_indices)
+                                   pass_indices=pass_indices,
+                                   progress=progress)
     if pass_indices:
         raise ValueError("pass_indices needs vectorized=True")
     if not is_compiled_function(fun):

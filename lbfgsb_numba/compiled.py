@@ -219,10 +219,9 @@ def check_problem(x0, lower, upper, options):
     if lower.shape[0] != n or upper.shape[0] != n:
         raise ValueError("njit_minimize: lower and upper must have the "
                          "shape of x0")
-    if (options.m < 1 or options.maxls < 1 or options.maxiter < 1
-            or options.maxfun < 1):
-        raise ValueError("njit_minimize: m, maxls, maxiter and maxfun must "
-                         "be >= 1")
+    # (maxiter, maxfun <= 0 are good: one iteration, as scipy and minimize)
+    if options.m < 1 or options.maxls < 1:
+        raise ValueError("njit_minimize: m and maxls must be >= 1")
     if not (options.factr >= 0.0 and options.pgtol >= 0.0):
         raise ValueError("njit_minimize: factr and pgtol must be >= 0")
     return problem_task(x0, lower, upper)

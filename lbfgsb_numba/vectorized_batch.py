@@ -39,7 +39,8 @@ def minimize_vectorized(fun: Callable[..., Any], x0: Any, args: tuple = (),
                         ftol: float = FTOL, gtol: float = GTOL,
                         maxiter: int = MAXITER, maxfun: int = MAXFUN,
                         maxls: int = MAXLS,
-                        pass_indices: bool = False) -> BatchResult:
+                        pass_indices: bool = False,
+                        progress: bool = False) -> BatchResult:
     """Solve k independent problems with a vectorised objective.
 
     Parameters
@@ -55,6 +56,11 @@ def minimize_vectorized(fun: Callable[..., Any], x0: Any, args: tuple = (),
         whole ``a`` while every problem is active).
     bounds, maxcor, ftol, gtol, maxiter, maxfun, maxls
         As in ``minimize_batch``.
+    progress : bool, optional
+        Show a progress bar of the problems finished out of k
+        (``progress.progress_bar``: tqdm when installed, else a line on
+        stderr), advanced after each round by the problems that finished
+        in it; the results are the same.
 
     Returns
     -------
@@ -70,6 +76,11 @@ def minimize_vectorized(fun: Callable[..., Any], x0: Any, args: tuple = (),
                          maxiter=maxiter, maxfun=maxfun, maxls=maxls)
     k = solver.k
     args = _batch_args(args, k)
+    bar = None
+    if progress:
+        from .progress import progress_bar
+        bar = progress_bar(k, "minimize_batch")
+    finished = 0  # problems finished so far (shown on the bar)
     try:
         while not solver.done:
             idx, X = solver.ask()
@@ -83,7 +94,10 @@ def minimize_vectorized(fun: Callable[..., Any], x0: Any, args: tuple = (),
                 F, G = out
             else:
                 F, G = unpack_fg(out)
-            solver.tell(F, G)
+            running = solver.tell(F, G)
+            if bar is not None and k - running > finished:
+                bar.update(k - running - finished)
+                finished = k - running
     except BaseException as exc:
         exc.lbfgsb_result = solver.result()
         if hasattr(exc, "add_note"):
@@ -91,5 +105,8 @@ def minimize_vectorized(fun: Callable[..., Any], x0: Any, args: tuple = (),
                          "iterate is in this exception's .lbfgsb_result "
                          "(a BatchResult)")
         raise
+    finally:
+        if bar is not None:
+            bar.close()
     return solver.result()
 

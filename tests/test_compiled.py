@@ -75,6 +75,42 @@ def test_njit_minimize_inside_user_njit_and_prange():
         assert nits[i] == one[2]
 
 
+@njit(cache=True)
+def solve_inside_with_limits(x0, lower, upper, maxiter, maxfun):
+    res = lb.njit_minimize(rosen_fg, x0, lower, upper, maxiter=maxiter,
+                           maxfun=maxfun)
+    return res.x, res.fun, res.nit, res.nfev, res.status, res.task
+
+
+@pytest.mark.parametrize("maxiter, maxfun", [
+    (0, 15000), (-3, 15000), (15000, 0), (15000, -2), (0, 0)])
+def test_njit_minimize_limits_at_or_below_zero_as_scipy(maxiter, maxfun):
+    """maxiter/maxfun <= 0 stop after the first iteration (scipy 1.17:
+    nit 1, nfev 2), from Python and inside @njit code, as ``minimize``."""
+    so = pytest.importorskip("scipy.optimize")
+    x0 = np.array([-1.2, 1.0, -1.2, 1.0])
+    lower = np.full(4, -np.inf)
+    upper = np.array([np.inf, np.inf, 0.5, np.inf])
+    bounds = list(zip([None] * 4, [None, None, 0.5, None]))
+    limits = {"maxiter": maxiter, "maxfun": maxfun}
+    ref = so.minimize(rosen_fg.py_func, x0, jac=True, method="L-BFGS-B",
+                      bounds=bounds, options=limits)
+    ours = lb.minimize(rosen_fg, x0, jac=True, bounds=bounds,
+                       options=limits)
+    from_python = lb.njit_minimize(rosen_fg, x0, lower, upper, **limits)
+    inside = solve_inside_with_limits(x0, lower, upper, maxiter, maxfun)
+    assert (ref.nit, ref.nfev, ref.status) == (1, 2, 1)
+    np.testing.assert_allclose(ours.x, ref.x, rtol=1e-12)
+    for x, f, nit, nfev, st, task in (tuple(from_python)[:2] + (
+            from_python.nit, from_python.nfev, from_python.status,
+            from_python.task), inside):
+        np.testing.assert_array_equal(x, ours.x)
+        assert f == ours.fun
+        assert (nit, nfev, st, status.message(task)) == (
+            ours.nit, ours.nfev, ours.status, ours.message)
+        assert status.message(task) == ref.message
+
+
 def test_compiled_path_taken_for_njit_objectives(compiled_calls):
     py_fg = python_wrapper(rosenbrock)
     py_f = python_wrapper(rosenbrock_f)

@@ -1,9 +1,12 @@
 """minimize_batch(vectorized=True): one Python call per round on the active
 rows; every problem equals ``minimize`` on it alone, bit for bit."""
+import sys
+
 import numpy as np
 import pytest
 
 import lbfgsb_numba as lb
+from lbfgsb_numba import progress as progress_module
 from lbfgsb_numba import status
 from benchmarks.problems import FIT, FIT_LOWER, FIT_UPPER, two_exp_data
 
@@ -125,6 +128,81 @@ def test_nan_rows_and_rows_finishing_at_different_rounds():
     assert res.success[kind >= 2].all()
     assert res.nfev[kind == 2].min() > res.nfev[kind == 3].max()
     assert_rows_equal_minimize(res, nan_or_slow, x0, (kind,), None)
+
+
+class RecordingBar:
+    """``progress.progress_bar``'s bar, recording the count after each
+    update."""
+
+    def __init__(self, total, desc):
+        self.total, self.desc, self.done = total, desc, 0
+        self.counts, self.closed = [], False
+
+    def update(self, count):
+        self.done += count
+        self.counts.append(self.done)
+
+    def close(self):
+        self.closed = True
+
+
+@pytest.fixture
+def recorded_bars(monkeypatch):
+    bars = []
+
+    def make(total, desc):
+        bars.append(RecordingBar(total, desc))
+        return bars[-1]
+    monkeypatch.setattr(progress_module, "progress_bar", make)
+    return bars
+
+
+def test_progress_counts_the_problems_finished_each_round(recorded_bars):
+    kind = np.array([3, 0, 2, 1, 3, 2, 0, 1, 2])
+    x0 = np.tile(np.array([0.0, -1.0, 2.0, 0.5]), (kind.size, 1))
+    plain = lb.minimize_batch(nan_or_slow, x0, args=(kind,), vectorized=True)
+    active = []
+
+    def fun(X, kind_rows):
+        active.append(X.shape[0])
+        return nan_or_slow(X, kind_rows)
+    shown = lb.minimize_batch(fun, x0, args=(kind,), vectorized=True,
+                              progress=True)
+    for name in ("x", "fun", "jac", "nit", "nfev", "status", "task"):
+        np.testing.assert_array_equal(shown[name], plain[name])
+    assert shown.message == plain.message
+    (bar,) = recorded_bars
+    assert (bar.total, bar.desc, bar.closed) == (9, "minimize_batch", True)
+    # after each round in which problems finished: the number finished
+    finished_after_round = [kind.size - a for a in active[1:]] + [kind.size]
+    assert bar.counts == sorted(set(finished_after_round) - {0})
+    assert bar.counts[-1] == 9 and len(bar.counts) >= 3
+
+
+def test_progress_bar_closed_when_the_objective_raises(recorded_bars):
+    def fun(X):
+        raise ObjectiveFailed("no")
+    with pytest.raises(ObjectiveFailed):
+        lb.minimize_batch(fun, np.zeros((3, 2)), vectorized=True,
+                          progress=True)
+    (bar,) = recorded_bars
+    assert bar.closed and bar.counts == []
+
+
+def test_progress_shown_by_tqdm_or_a_plain_line(monkeypatch, capsys):
+    pytest.importorskip("tqdm")
+    kind = np.array([3, 2, 1, 3])
+    x0 = np.zeros((4, 3))
+    lb.minimize_batch(nan_or_slow, x0, args=(kind,), vectorized=True,
+                      progress=True)
+    err = capsys.readouterr().err
+    assert "4/4" in err and "100%|" in err and "fit" in err
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    lb.minimize_batch(nan_or_slow, x0, args=(kind,), vectorized=True,
+                      progress=True)
+    err = capsys.readouterr().err
+    assert "minimize_batch: 4/4 (100%)" in err and err.endswith("\n")
 
 
 def test_options_are_passed_on():
