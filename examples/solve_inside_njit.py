@@ -32,7 +32,7 @@ def main():
               flush=True)
     else:
         print("compiling multistart_model's functions (first run only, "
-              "~30 s; later runs load them from Numba's cache)...",
+              "~5 s; later runs load them from Numba's cache)...",
               flush=True)
     t0 = time.perf_counter()
     multistart(starts[:2], lower, upper)

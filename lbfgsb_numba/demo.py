@@ -101,9 +101,9 @@ def main() -> None:
     cold = not (is_cached(setup_at) and is_cached(step_at))
     _say("lbfgsb_numba demo: fit y = m x + b to y = 2 x + 3 "
          "(scipy's fmin_l_bfgs_b example)\n"
-         "Times: 'first call' includes compiling (or loading from Numba's "
-         "cache) what that\ncall is the first to need; 'warm' is the best "
-         "of repeated calls.\n")
+         "Times: 'first call' includes compiling (or loading the kernels "
+         "compiled at install\nor from Numba's cache) what that call is the "
+         "first to need; 'warm' is the best\nof repeated calls.\n")
     _say("Python objective, approx_grad=True:")
     # with an empty cache the package itself says that it compiles (stderr)
     _solve_rows(regression_error, approx_grad=True)
@@ -116,7 +116,7 @@ def main() -> None:
 
     _say("\nminimize_batch (compiled objective, bounds, in parallel):")
     _say("  compiling the batch loop for this objective (each new process, "
-         "~5 s)...")
+         "~1 s)...")
     _batch()
 
 
