@@ -134,8 +134,11 @@ class PrecompiledFirst:
         if payload is not None:
             from numba.core.compiler import CompileResult
             target_context.refresh()
-            return CompileResult._rebuild(target_context,
-                                          *pickle.loads(payload))
+            try:
+                return CompileResult._rebuild(target_context,
+                                              *pickle.loads(payload))
+            except Exception:  # noqa: BLE001 (unusable entry: as without)
+                pass
         return self._fallback.load_overload(sig, target_context)
 
     def save_overload(self, sig, cres):
@@ -157,14 +160,14 @@ def attach(module_name: str) -> None:
     """Let every ``@njit(cache=True)`` function defined in the module
     ``module_name`` (of this package) load its specialisations from the
     file of precompiled kernels (``PrecompiledFirst``)."""
-    from numba.core.caching import NullCache
+    from numba.core.caching import FunctionCache
     from numba.core.registry import CPUDispatcher
     module = sys.modules[module_name]
     for value in vars(module).values():
         if (isinstance(value, CPUDispatcher)
                 and value.py_func.__module__ == module_name
-                and not isinstance(getattr(value, "_cache", None),
-                                   (NullCache, PrecompiledFirst))):
+                and isinstance(getattr(value, "_cache", None),
+                               FunctionCache)):
             value._cache = PrecompiledFirst("njit", value.py_func,
                                             value._cache)
 
@@ -180,12 +183,16 @@ def c_function(py_func, sig):
     """``numba.cfunc(sig, cache=True, nopython=True)(py_func)``, loading
     its machine code from the file of precompiled kernels when it is
     there."""
+    from numba import cfunc
     from numba.core import sigutils
-    from numba.core.ccallback import CFunc
-    compiled = CFunc(py_func, sigutils.normalize_signature(sig), locals={},
-                     options={"nopython": True})
-    compiled.enable_caching()
-    compiled._cache = PrecompiledFirst("cfunc", py_func, compiled._cache)
+    try:
+        from numba.core.ccallback import CFunc
+        compiled = CFunc(py_func, sigutils.normalize_signature(sig),
+                         locals={}, options={"nopython": True})
+        compiled.enable_caching()
+        compiled._cache = PrecompiledFirst("cfunc", py_func, compiled._cache)
+    except (ImportError, TypeError, AttributeError):  # another Numba
+        return cfunc(sig, cache=True, nopython=True)(py_func)
     compiled.compile()
     return compiled
 

@@ -239,3 +239,19 @@ def test_first_use_with_an_empty_cache_compiles_no_kernel(tmp_path):
     jit_lines = jit.stdout.splitlines()
     assert [lines[k] for k in (0, 1, 2, 4)] == [jit_lines[k]
                                                 for k in (0, 1, 2, 4)]
+
+
+def test_unusable_entry_falls_back_to_compiling(tmp_path, monkeypatch):
+    """An entry that cannot be rebuilt (damaged) is compiled instead."""
+    monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path / "cache"))
+    name = "precompiled_tiny_kernel_damaged"
+    key = (f"njit:{name}.scaled_sum:(Array(float64, 1, 'C', False, "
+           "aligned=True), float64)")
+    monkeypatch.setattr(precompiled, "_loaded",
+                        {"entries": {key: b"\x80\x05N."}})
+    module = _load_tiny_module(tmp_path, name)
+    counter = _CompileCounter()
+    with event.install_listener("numba:compile", counter):
+        assert module.scaled_sum(np.array([1.0, 2.0]), 3.0) == 9.0
+    assert counter.names == ["scaled_sum"]
+    sys.modules.pop(name)
