@@ -142,11 +142,21 @@ class PrecompiledFirst:
         return self._fallback.load_overload(sig, target_context)
 
     def save_overload(self, sig, cres):
-        if _recording.get("active") and _cachable(cres):
+        if (_recording.get("active") and _cachable(cres)
+                and not _takes_a_function(sig)):
             from numba.core.serialize import dumps
             _recording[_key(self._kind, self._py_func, sig)] = dumps(
                 cres._reduce())
         self._fallback.save_overload(sig, cres)
+
+
+def _takes_a_function(sig) -> bool:
+    """Whether a specialisation is for one objective (a compiled function
+    among its arguments): of no use to another process."""
+    from numba.core import sigutils, types
+    args, _ = sigutils.normalize_signature(sig)
+    return any(isinstance(arg, (types.Dispatcher, types.FunctionType))
+               for arg in args)
 
 
 def _cachable(cres) -> bool:
@@ -204,12 +214,19 @@ def _workload() -> None:
     argument types it uses (so each specialisation gets compiled)."""
     import numpy as np
 
-    from . import LbfgsbSolver, fmin_l_bfgs_b, minimize
+    from numba import njit
+
+    from . import LbfgsbSolver, fmin_l_bfgs_b, minimize, njit_minimize
     from .batch import minimize_batch
     from .batch_ask_tell import BatchSolver
     from .entries import compiled_entries
 
     target = np.array([1.5, -0.5, 2.0])
+
+    @njit
+    def fg_compiled(x):
+        r = x - target
+        return (r * r).sum(), 2.0 * r
 
     def fg(x):
         r = x - target
@@ -228,6 +245,8 @@ def _workload() -> None:
     minimize(f_only, x0, jac="3-point", bounds=bounds)
     minimize(f_only, x0, jac="cs")
     fmin_l_bfgs_b(f_only, x0, approx_grad=True, bounds=bounds)
+    njit_minimize(fg_compiled, x0, np.array([0.0, -np.inf, -1.0]),
+                  np.array([1.0, 0.0, np.inf]))
 
     solver = LbfgsbSolver(x0, bounds=bounds)
     while not solver.done:

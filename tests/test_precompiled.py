@@ -255,3 +255,18 @@ def test_unusable_entry_falls_back_to_compiling(tmp_path, monkeypatch):
         assert module.scaled_sum(np.array([1.0, 2.0]), 3.0) == 9.0
     assert counter.names == ["scaled_sum"]
     sys.modules.pop(name)
+
+
+def test_specialisations_for_one_objective_are_not_recorded():
+    """A specialisation that takes a compiled function (the user's
+    objective) is of no use to another process: the build skips it."""
+    from numba import njit, types
+
+    @njit
+    def objective(x):
+        return x
+
+    assert not precompiled._takes_a_function(
+        (types.float64[::1], types.int64))
+    assert precompiled._takes_a_function(
+        (numba.typeof(objective), types.float64[::1]))
