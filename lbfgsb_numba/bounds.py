@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from .projection import BOTH, LOWER_ONLY, UNBOUNDED, UPPER_ONLY
+
 
 def _as_float_array(values, what):
     try:
@@ -134,6 +136,6 @@ def normalize_bounds(bounds: Any, n: int
     check_bound_values(lower, upper)
     has_lo = lower > -np.inf
     has_up = upper < np.inf
-    nbd = np.where(has_lo & has_up, 2,
-                   np.where(has_lo, 1, np.where(has_up, 3, 0))).astype(np.int32)
+    nbd = np.where(has_lo, np.where(has_up, BOTH, LOWER_ONLY),
+                   np.where(has_up, UPPER_ONLY, UNBOUNDED)).astype(np.int32)
     return np.ascontiguousarray(lower), np.ascontiguousarray(upper), nbd

@@ -18,7 +18,7 @@ from numba import njit
 from .bfgs_matrix import middle_product, next_slot
 from .options import EPS
 from .projection import (AT_LOWER, AT_UPPER, FIXED, FREE, FREE_STILL,
-                         FREE_UNBOUNDED)
+                         FREE_UNBOUNDED, has_lower, has_upper)
 
 
 @njit(cache=True, nogil=True, _nrt=False)
@@ -108,12 +108,12 @@ def cauchy_point(x, g, lower, upper, bound_type, where, breakpoints,
         neggi = -g[i]
         nb = bound_type[i]
         if where[i] != FIXED and where[i] != FREE_UNBOUNDED:
-            if nb <= 2:
+            if has_lower(nb):
                 tl = x[i] - lower[i]
-            if nb >= 2:
+            if has_upper(nb):
                 tu = upper[i] - x[i]
-            at_lower = nb <= 2 and tl <= 0.0
-            at_upper = nb >= 2 and tu <= 0.0
+            at_lower = has_lower(nb) and tl <= 0.0
+            at_upper = has_upper(nb) and tu <= 0.0
             where[i] = FREE
             if at_lower:
                 if neggi <= 0.0:
@@ -134,14 +134,14 @@ def cauchy_point(x, g, lower, upper, bound_type, where, breakpoints,
                 wp[j] += y_pairs[p, i] * neggi
                 wp[col + j] += s_pairs[p, i] * neggi
                 p = next_slot(p, m)
-            if nb <= 2 and nb != 0 and neggi < 0.0:
+            if has_lower(nb) and neggi < 0.0:
                 nbreak += 1
                 break_index[nbreak] = i
                 breakpoints[nbreak] = tl / (-neggi)
                 if nbreak == 0 or breakpoints[nbreak] < bkmin:
                     bkmin = breakpoints[nbreak]
                     ibkmin = nbreak
-            elif nb >= 2 and neggi > 0.0:
+            elif has_upper(nb) and neggi > 0.0:
                 nbreak += 1
                 break_index[nbreak] = i
                 breakpoints[nbreak] = tu / neggi

@@ -35,7 +35,8 @@ from .dense_model import use_dense
 from .driver import PHASE_DONE, PHASE_START
 from .line_search import SEARCH_ERROR, SEARCH_START
 from .options import SolverOptions, solver_options
-from .projection import FIXED, FREE_STILL
+from .projection import (BOTH, FIXED, FREE_STILL, LOWER_ONLY, UNBOUNDED,
+                         UPPER_ONLY)
 from .status import (ABNORMAL_LINE_SEARCH, ABNORMAL_NONFINITE_SEARCH,
                      ABNORMAL_NONFINITE_START, ABNORMAL_NOT_DESCENT, CONV_F,
                      CONV_GRAD, STOP_CALLBACK, STOP_MAXFUN, STOP_MAXITER)
@@ -253,18 +254,18 @@ def _check_invariants(state, n, m):
             "line-search brackt or stage out of range")
     bound_type, lower, upper = (state["bound_type"], state["lower"],
                                 state["upper"])
-    require(((bound_type >= 0) & (bound_type <= 3)).all(),
+    require(((bound_type >= UNBOUNDED) & (bound_type <= UPPER_ONLY)).all(),
             "bound_type outside 0..3")
-    has_lo = (bound_type == 1) | (bound_type == 2)
-    has_up = (bound_type == 2) | (bound_type == 3)
+    has_lo = (bound_type == LOWER_ONLY) | (bound_type == BOTH)
+    has_up = (bound_type == BOTH) | (bound_type == UPPER_ONLY)
     require(((lower > -np.inf) == has_lo).all() and
             ((upper < np.inf) == has_up).all() and
             not (np.isnan(lower).any() or np.isnan(upper).any()) and
             (lower <= upper).all(),
             "bounds inconsistent with bound_type")
-    constrained = bool((bound_type != 0).any())
+    constrained = bool((bound_type != UNBOUNDED).any())
     require(st["constrained"] == constrained and
-            st["boxed"] == bool((bound_type == 2).all()),
+            st["boxed"] == bool((bound_type == BOTH).all()),
             "constrained/boxed flags inconsistent with the bounds")
     require(st["dense"] == int(constrained and n <= DENSE_MAX_N and
                                use_dense(n, m)),

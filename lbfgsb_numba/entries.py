@@ -52,7 +52,6 @@ from __future__ import annotations
 import ctypes
 import threading
 
-import numpy as np
 from llvmlite import binding as llvm_binding
 from llvmlite import ir
 from numba import carray, njit, types
@@ -63,6 +62,7 @@ from .driver import abandon_evaluation, initialize_at, step_at
 from .first_use import is_cached, notice_if_cold
 from .options import OPTIONS_TYPE
 from .precompiled import c_function
+from .projection import bound_type_of
 from .status import FG, NEW_X, warnflag
 from .workspace import (BOUND_TYPE, G, LOWER, N_FIELDS, STATE, UPPER, X,
                         pointer_cast, evaluation_views, field_offsets,
@@ -86,14 +86,12 @@ _i64, _f64 = types.int64, types.float64
 @njit(cache=True, nogil=True)
 def load_problem(x0, lower, upper, x, lo, up, nbd):
     """Copy a problem into a workspace's own fields x, lower, upper and set
-    the bound-type codes (0 none, 1 lower, 2 both, 3 upper) from +-inf."""
+    the bound types (``projection.bound_type_of``)."""
     for i in range(x0.shape[0]):
         x[i] = x0[i]
         lo[i] = lower[i]
         up[i] = upper[i]
-        has_lo = lower[i] > -np.inf
-        has_up = upper[i] < np.inf
-        nbd[i] = (2 if has_up else 1) if has_lo else (3 if has_up else 0)
+        nbd[i] = bound_type_of(lower[i], upper[i])
 
 
 @intrinsic

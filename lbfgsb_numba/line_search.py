@@ -16,6 +16,7 @@ import math
 
 from numba import njit
 
+from .projection import UNBOUNDED, has_lower, has_upper
 from .vector_ops import dot
 
 FTOL = 1e-3
@@ -256,14 +257,14 @@ def start_search(x, lower, upper, bound_type, d, x_prev, g, g_prev, state,
             for i in range(n):
                 a1 = d[i]
                 nb = bound_type[i]
-                if nb != 0:
-                    if a1 < 0.0 and nb <= 2:
+                if nb != UNBOUNDED:
+                    if a1 < 0.0 and has_lower(nb):
                         a2 = lower[i] - x[i]
                         if a2 >= 0.0:
                             stpmx = 0.0
                         elif a1 * stpmx < a2:
                             stpmx = a2 / a1
-                    elif a1 > 0.0 and nb >= 2:
+                    elif a1 > 0.0 and has_upper(nb):
                         a2 = upper[i] - x[i]
                         if a2 <= 0.0:
                             stpmx = 0.0
@@ -301,9 +302,9 @@ def set_trial_point(x, x_prev, d, x_target, lower, upper, bound_type, stp,
         for i in range(n):
             xi = stp * d[i] + x_prev[i]
             nb = bound_type[i]
-            if nb == 1 or nb == 2:
+            if has_lower(nb):
                 xi = max(xi, lower[i])
-            if nb == 2 or nb == 3:
+            if has_upper(nb):
                 xi = min(xi, upper[i])
             moved |= x[i] != xi
             x[i] = xi

@@ -18,6 +18,7 @@ from .driver import PHASE_SEARCH, setup_at, step_at
 from .first_use import notice_if_cold
 from .hess_inv import LbfgsInvHessProduct
 from .options import solver_options
+from .projection import BOTH
 from .result import result_class
 from .warm_start import seed_memory_at
 from .workspace import (G, G_PREV, N_FIELDS, S_PAIRS, X_PREV, Y_PAIRS,
@@ -46,8 +47,8 @@ def entry_point(dispatcher, *example_args):
 def driver_entries():
     """Direct entries of ``setup_at`` and ``step_at``."""
     notice_if_cold(setup_at, step_at)
-    x, lo, up, nbd = np.zeros(1), np.zeros(1), np.ones(1), np.full(1, 2,
-                                                                     np.int32)
+    x, lo, up = np.zeros(1), np.zeros(1), np.ones(1)
+    nbd = np.full(1, BOTH, np.int32)
     offsets, size, _ = layout(1, 1, False)
     buf, addresses = np.zeros(size // 8), np.empty(N_FIELDS, np.int64)
     setup = entry_point(setup_at, buf, offsets, addresses, x, lo, up, nbd,

@@ -20,6 +20,8 @@ x - H g (``quasi_newton_point``).
 from numba import njit
 
 from .bfgs_matrix import NO_OFFSET, next_slot, solve_upper, solve_upper_t
+from .projection import (BOTH, LOWER_ONLY, UNBOUNDED, UPPER_ONLY, has_lower,
+                         has_upper)
 from .vector_ops import dot_rows2
 
 
@@ -143,18 +145,18 @@ def project_newton_point(x, g, lower, upper, bound_type, xcp, d, xcp_saved,
         dk = d[i]
         xk = xcp[k]
         nb = bound_type[k]
-        if nb == 0:
+        if nb == UNBOUNDED:
             xcp[k] = xk + dk
-        elif nb == 1:
+        elif nb == LOWER_ONLY:
             xcp[k] = max(lower[k], xk + dk)
             if xcp[k] == lower[k]:
                 clipped = 1
-        elif nb == 2:
+        elif nb == BOTH:
             xk = max(lower[k], xk + dk)
             xcp[k] = min(upper[k], xk)
             if xcp[k] == lower[k] or xcp[k] == upper[k]:
                 clipped = 1
-        elif nb == 3:
+        elif nb == UPPER_ONLY:
             xcp[k] = min(upper[k], xk + dk)
             if xcp[k] == upper[k]:
                 clipped = 1
@@ -177,14 +179,14 @@ def project_newton_point(x, g, lower, upper, bound_type, xcp, d, xcp_saved,
         k = free_active[i]
         dk = d[i]
         nb = bound_type[k]
-        if nb != 0:
-            if dk < 0.0 and nb <= 2:
+        if nb != UNBOUNDED:
+            if dk < 0.0 and has_lower(nb):
                 temp2 = lower[k] - xcp[k]
                 if temp2 >= 0.0:
                     temp1 = 0.0
                 elif dk * alpha < temp2:
                     temp1 = temp2 / dk
-            elif dk > 0.0 and nb >= 2:
+            elif dk > 0.0 and has_upper(nb):
                 temp2 = upper[k] - xcp[k]
                 if temp2 <= 0.0:
                     temp1 = 0.0
