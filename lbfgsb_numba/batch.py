@@ -24,7 +24,8 @@ from .solve import overload_entry
 from .compiled import (drive_combined_inline, is_compiled_function,
                        setup_problem)
 from .compiled_checks import plain_objective_errors
-from .entries import INFO_SIZE, as_int, buffer_words, result
+from .entries import (INFO_SIZE, as_int, buffer_words, gradient_field,
+                      result)
 from .options import (FTOL, GTOL, MAXCOR, MAXFUN, MAXITER, MAXLS,
                       solver_options)
 from .result import BatchResult
@@ -63,20 +64,21 @@ def _solve_rows(fun, x0, lower, upper, args, start, stop, options, x_out,
     """Solve problems start..stop-1, with ``options`` (a
     ``SolverOptions``), one after the other in one work buffer
     ``buf`` (``buffer_words`` float64, set up afresh for each problem, so
-    each result is that of a solve alone), with ``work`` (3, n) and
+    each result is that of a solve alone), with ``work`` (2, n) and
     ``info`` (INFO_SIZE,) float64 arrays (allocated by the caller: nothing to
     compile for them here); an exception from ``fun`` propagates
     unchanged.  Only the loop around ``fun`` is compiled here: set-up,
     steps and results are the cached entries (``entries``)."""
     n = x0.shape[1]
     m = options.m
-    x_eval, g_eval, x_work = work[0], work[1], work[2]
+    x_eval, x_work = work[0], work[1]
     for i in range(start, stop):
         lo, up = lower[i], upper[i]
         setup_problem(buf, x0[i], lo, up, options)
+        # the objective's gradient goes straight into the workspace's g
         task = drive_combined_inline(fun, fun, buf, n, m, rows_at(args, i),
-                                     lo, up, info, -1.0, x_eval, g_eval,
-                                     x_work)
+                                     lo, up, info, -1.0, x_eval,
+                                     gradient_field(buf, n), x_work)
         status_out[i] = result((buf, n, m, task, x_out[i], x_out.strides[1],
                                 g_out[i], g_out.strides[1], info))
         f_out[i] = info[0]
@@ -98,7 +100,7 @@ def _solve_chunks(kernel_args, k, parallel):
     words = buffer_words(n, m)
 
     def arrays():
-        return np.empty(words), np.empty((3, n)), np.empty(INFO_SIZE)
+        return np.empty(words), np.empty((2, n)), np.empty(INFO_SIZE)
 
     threads = numba.get_num_threads() if parallel else 1
     n_chunks = min(k, 4 * threads)

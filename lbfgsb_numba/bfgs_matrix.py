@@ -170,12 +170,15 @@ def store_pair(s_pairs, y_pairs, d_scaling, step_dir, grad_diff, state, rr,
     n = step_dir.shape[0]
     m = state.m
     n_updates = state.n_updates
+    # (slots by comparison, not integer division: head + n_updates - 1 <
+    # 2m)
     if n_updates <= m:
         state.col = n_updates
-        state.newest = (state.head + n_updates - 1) % m
+        newest = state.head + n_updates - 1
+        state.newest = newest - m if newest >= m else newest
     else:
-        state.newest = (state.newest + 1) % m
-        state.head = (state.head + 1) % m
+        state.newest = next_slot(state.newest, m)
+        state.head = next_slot(state.head, m)
         for i in range(m - 1):
             d_scaling[i] = d_scaling[i + 1]
             d_scaling[m + i] = d_scaling[m + i + 1]

@@ -435,13 +435,13 @@ def _update_memory(ws, st):
 
 
 @njit(cache=True, nogil=True)
-def step_at(addresses, n, m):
+def _step(addresses, n, m, past_new_x):
     """Advance the solver until it needs f and g (returns FG), has accepted
-    a new iterate (NEW_X) or has finished (a code >= 400, see ``status``),
-    on the workspace whose field addresses are in ``addresses``
-    (``setup_at``, ``initialize_at``), with n variables and memory m: the
-    entry for every caller, and the cheapest to call from Python (one small
-    array to unbox).
+    a new iterate (NEW_X; unless ``past_new_x``: then it goes on) or has
+    finished (a code >= 400, see ``status``), on the workspace whose field
+    addresses are in ``addresses`` (``setup_at``, ``initialize_at``), with
+    n variables and memory m: the body of the entries ``step_at`` and
+    ``step_past_new_x_at`` (one small array to unbox from Python).
 
     Each inlined function is pasted once (the line search is advanced in
     one place, every stop goes through one ``_finish``), and the body is
@@ -452,49 +452,69 @@ def step_at(addresses, n, m):
     ws = workspace_views(addresses, n, m)
     st = ws[STATE][0]
     ls = ws[SEARCH][0]
-    phase = st.phase
-    if phase == PHASE_START:
-        st.phase = PHASE_FIRST_FG
-        return FG
-    if (phase != PHASE_SEARCH and phase != PHASE_FIRST_FG
-            and phase != PHASE_NEW_X):
-        return st.task  # finished (PHASE_DONE)
-    if phase == PHASE_SEARCH or phase == PHASE_FIRST_FG:
-        st.x_is_last_eval = 1  # x, f, g: the evaluation just made
-    stop = 0  # a final code when the solve stops before a new direction
-    if phase == PHASE_FIRST_FG:
-        g = ws[G]
-        if not _all_finite(st.f, g):
-            stop = ABNORMAL_NONFINITE_START
-        else:
-            st.pg_norm = _pg_norm(ws, st)
-            if st.pg_norm <= st.pgtol:
-                stop = CONV_GRAD
-    elif phase == PHASE_NEW_X:
-        scale = max(max(abs(st.f_old), abs(st.f)), 1.0)
-        if st.nit >= st.maxiter:
-            stop = STOP_MAXITER
-        elif st.nfev > st.maxfun:
-            stop = STOP_MAXFUN
-        elif st.stop_request:
-            stop = STOP_CALLBACK
-        elif st.pg_norm <= st.pgtol:
-            stop = CONV_GRAD
-        elif st.f_old - st.f <= st.tol * scale:
-            stop = CONV_F
-        else:
-            _update_memory(ws, st)
-    if stop != 0:
-        return _finish(st, stop)
-    # PHASE_SEARCH continues its line search; the others start one
-    searching = phase == PHASE_SEARCH
     while True:
-        if not searching:
-            _iterate(ws, st, ls)
-        searching = False
-        result = _search(ws, st, ls)
-        if result != _RESTART:
+        phase = st.phase
+        if phase == PHASE_START:
+            st.phase = PHASE_FIRST_FG
+            return FG
+        if (phase != PHASE_SEARCH and phase != PHASE_FIRST_FG
+                and phase != PHASE_NEW_X):
+            return st.task  # finished (PHASE_DONE)
+        if phase == PHASE_SEARCH or phase == PHASE_FIRST_FG:
+            st.x_is_last_eval = 1  # x, f, g: the evaluation just made
+        stop = 0  # a final code when the solve stops before a new direction
+        if phase == PHASE_FIRST_FG:
+            g = ws[G]
+            if not _all_finite(st.f, g):
+                stop = ABNORMAL_NONFINITE_START
+            else:
+                st.pg_norm = _pg_norm(ws, st)
+                if st.pg_norm <= st.pgtol:
+                    stop = CONV_GRAD
+        elif phase == PHASE_NEW_X:
+            scale = max(max(abs(st.f_old), abs(st.f)), 1.0)
+            if st.nit >= st.maxiter:
+                stop = STOP_MAXITER
+            elif st.nfev > st.maxfun:
+                stop = STOP_MAXFUN
+            elif st.stop_request:
+                stop = STOP_CALLBACK
+            elif st.pg_norm <= st.pgtol:
+                stop = CONV_GRAD
+            elif st.f_old - st.f <= st.tol * scale:
+                stop = CONV_F
+            else:
+                _update_memory(ws, st)
+        if stop != 0:
+            return _finish(st, stop)
+        # PHASE_SEARCH continues its line search; the others start one
+        searching = phase == PHASE_SEARCH
+        while True:
+            if not searching:
+                _iterate(ws, st, ls)
+            searching = False
+            result = _search(ws, st, ls)
+            if result != _RESTART:
+                break
+        if result != NEW_X or not past_new_x:
             return result
+        # on past the new iterate, as a second call would go (one set-up
+        # of the views per evaluation instead of two per iteration)
+
+
+@njit(cache=True, nogil=True)
+def step_at(addresses, n, m):
+    """``_step`` stopping at new iterates (NEW_X): the entry for every
+    caller that acts on them (callbacks, logging, ask/tell)."""
+    return _step(addresses, n, m, False)
+
+
+@njit(cache=True, nogil=True)
+def step_past_new_x_at(addresses, n, m):
+    """``_step`` going on past new iterates: returns FG or a final code,
+    never NEW_X (the same steps as calling ``step_at`` again after each
+    NEW_X), for the compiled drive loops, which do not act on them."""
+    return _step(addresses, n, m, True)
 
 
 @njit(cache=True, nogil=True)

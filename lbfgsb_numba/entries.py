@@ -52,18 +52,20 @@ from __future__ import annotations
 import ctypes
 import threading
 
+import numpy as np
 from llvmlite import binding as llvm_binding
 from llvmlite import ir
 from numba import carray, njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from .driver import abandon_evaluation, initialize_at, step_at
+from .driver import (abandon_evaluation, initialize_at,
+                     step_past_new_x_at)
 from .first_use import is_cached, notice_if_cold
 from .options import OPTIONS_TYPE
 from .precompiled import c_function
 from .projection import bound_type_of
-from .status import FG, NEW_X, warnflag
+from .status import FG, warnflag
 from .workspace import (BOUND_TYPE, G, LOWER, N_FIELDS, STATE, UPPER, X,
                         pointer_cast, evaluation_views, field_offsets,
                         workspace_views)
@@ -121,6 +123,14 @@ def _write_strided(src, address, stride):
         _as_f64(address + i * stride)[0] = src[i]
 
 
+@njit(nogil=True, inline='always')
+def gradient_field(buf, n):
+    """The workspace's own g (n,) in a buffer set up by ``setup`` (its
+    address is in the buffer's header): a drive loop that evaluates the
+    gradient into it spares ``advance`` the copy from ``g_eval``."""
+    return carray(_as_f64(buf.view(np.int64)[G]), (n,))
+
+
 def workspace_bytes_c(n, m):
     """Bytes of a compiled caller's work buffer for n variables, memory m."""
     return HEADER_BYTES + field_offsets(n, m, True)[1]
@@ -163,9 +173,8 @@ def advance_c(addresses, n, m, f, nfev_used, x_eval, g_eval):
         st.f = f
         st.nfev += nfev_used
         st.njev += 1
-    task = step_at(a, n, m)
-    while task == NEW_X:  # no compiled caller acts on a new iterate
-        task = step_at(a, n, m)
+    # (no compiled caller acts on a new iterate)
+    task = step_past_new_x_at(a, n, m)
     if task == FG:
         x_next = carray(_as_f64(x_eval), (n,))
         for i in range(n):
