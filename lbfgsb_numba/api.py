@@ -169,7 +169,7 @@ def _run_python(solve, lower, upper, evaluate, callback, log,
     g_slot = solve.field(G)
     advance = driver_entries()[1]
     nfev = njev = 0
-    task = advance(addresses, n, m)  # START: asks for f and g at x0
+    task = advance(addresses, n, m, False)  # START: asks for f and g at x0
     try:
         while True:
             if task == FG:
@@ -184,13 +184,13 @@ def _run_python(solve, lower, upper, evaluate, callback, log,
                     stop_slot[0] = 1
                 if log is not None:
                     log.iteration(x, lower, upper, st, g_slot)
-                task = advance(addresses, n, m)
+                task = advance(addresses, n, m, False)
                 if after_iteration is not None and task == FG:
                     after_iteration()  # the state ask/tell has here
                 continue
             else:
                 return task, njev
-            task = advance(addresses, n, m)
+            task = advance(addresses, n, m, False)
     finally:
         nfev_slot[0] = nfev
 

@@ -65,10 +65,10 @@ def tell_at(addresses, n, m, f, g, nfev, pause_at_new_x):
     for i in range(n):
         g_work[i] = g[i]
     st.nfev = nfev
-    task = step_at(addresses, n, m)
+    task = step_at(addresses, n, m, False)
     if task != NEW_X or pause_at_new_x:
         return task
-    return -step_at(addresses, n, m)
+    return -step_at(addresses, n, m, False)
 
 
 @functools.lru_cache(maxsize=None)
@@ -175,7 +175,7 @@ class LbfgsbSolver:
         solve = Solve(x0, lower, upper, nbd, options, pairs)
         self._bind(solve, lower, upper, nbd, callback)
         self._nfev = 0
-        self._task = self._advance(self._addresses, n, self._m)  # FG at x0
+        self._task = self._advance(self._addresses, n, self._m, False)  # FG at x0
 
     def _bind(self, solve, lower, upper, nbd, callback):
         self._solve = solve
@@ -214,7 +214,7 @@ class LbfgsbSolver:
         """
         if self._task != FG:
             if self._task == NEW_X:  # the callback raised last time
-                self._task = self._advance(self._addresses, self._n, self._m)
+                self._task = self._advance(self._addresses, self._n, self._m, False)
             if self._task != FG:
                 raise RuntimeError(f"the solve is over ({self.message}); "
                                    f"see result()")
@@ -280,7 +280,7 @@ class LbfgsbSolver:
         self._task = NEW_X
         if callback(self._x, float(self._f_slot[0])):
             self._stop_slot[0] = 1
-        self._task = self._advance(self._addresses, self._n, self._m)
+        self._task = self._advance(self._addresses, self._n, self._m, False)
         return True
 
     def stop(self) -> None:
@@ -482,7 +482,7 @@ class LbfgsbSolver:
         elif phase == PHASE_NEW_X:
             self._task = NEW_X
         elif phase == PHASE_START:
-            self._task = self._advance(self._addresses, n, m)
+            self._task = self._advance(self._addresses, n, m, False)
         else:
             self._task = FG
         return self

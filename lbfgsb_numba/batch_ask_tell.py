@@ -76,7 +76,7 @@ def _start_batch(addresses, x0, lower, upper, options, rows, points):
         load_problem(x0[i], lower[i], upper[i], x, ws[LOWER], ws[UPPER],
                      ws[BOUND_TYPE])
         initialize_at(a, n, options)
-        step_at(a, n, m)  # START -> FG
+        step_at(a, n, m, False)  # START -> FG
         rows[i] = i
         for j in range(n):
             points[i, j] = x[j]
@@ -96,10 +96,7 @@ def _receive_and_advance(a, n, m, f, gradient, evaluated, pause_at_new_x):
             g[q] = gradient[q]
         st.nfev += 1
         st.njev += 1
-    while True:
-        task = step_at(a, n, m)
-        if task != NEW_X or pause_at_new_x:
-            return task
+    return step_at(a, n, m, not pause_at_new_x)
 
 
 # llvm.prefetch's name: opaque pointers from LLVM 15 on

@@ -23,7 +23,7 @@ Usage (any caller, Python or compiled; ``workspace`` has the layout)::
     # ``addresses``, x0, lower, upper, bound_type in their fields
     initialize_at(addresses, n, options)  # options.SolverOptions
     while True:
-        task = step_at(addresses, n, m)
+        task = step_at(addresses, n, m, False)
         if task == FG:       # put f(x) in state.f and its gradient in g,
             ...              # add the number of f calls to state.nfev
         elif task == NEW_X:  # new iterate in x (callback, logging, ...)
@@ -435,13 +435,16 @@ def _update_memory(ws, st):
 
 
 @njit(cache=True, nogil=True)
-def _step(addresses, n, m, past_new_x):
+def step_at(addresses, n, m, past_new_x):
     """Advance the solver until it needs f and g (returns FG), has accepted
     a new iterate (NEW_X; unless ``past_new_x``: then it goes on) or has
     finished (a code >= 400, see ``status``), on the workspace whose field
     addresses are in ``addresses`` (``setup_at``, ``initialize_at``), with
-    n variables and memory m: the body of the entries ``step_at`` and
-    ``step_past_new_x_at`` (one small array to unbox from Python).
+    n variables and memory m: the entry for every caller, and the cheapest
+    to call from Python (one small array to unbox).  Callers that act on
+    new iterates (callbacks, logging, ask/tell) pass ``past_new_x``
+    False; the compiled drive loops, which do not, pass True (one call per
+    evaluation: the same steps as calling again after each NEW_X).
 
     Each inlined function is pasted once (the line search is advanced in
     one place, every stop goes through one ``_finish``), and the body is
@@ -500,21 +503,6 @@ def _step(addresses, n, m, past_new_x):
             return result
         # on past the new iterate, as a second call would go (one set-up
         # of the views per evaluation instead of two per iteration)
-
-
-@njit(cache=True, nogil=True)
-def step_at(addresses, n, m):
-    """``_step`` stopping at new iterates (NEW_X): the entry for every
-    caller that acts on them (callbacks, logging, ask/tell)."""
-    return _step(addresses, n, m, False)
-
-
-@njit(cache=True, nogil=True)
-def step_past_new_x_at(addresses, n, m):
-    """``_step`` going on past new iterates: returns FG or a final code,
-    never NEW_X (the same steps as calling ``step_at`` again after each
-    NEW_X), for the compiled drive loops, which do not act on them."""
-    return _step(addresses, n, m, True)
 
 
 @njit(cache=True, nogil=True)

@@ -52,15 +52,13 @@ from __future__ import annotations
 import ctypes
 import threading
 
-import numpy as np
 from llvmlite import binding as llvm_binding
 from llvmlite import ir
 from numba import carray, njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from .driver import (abandon_evaluation, initialize_at,
-                     step_past_new_x_at)
+from .driver import abandon_evaluation, initialize_at, step_at
 from .first_use import is_cached, notice_if_cold
 from .options import OPTIONS_TYPE
 from .precompiled import c_function
@@ -128,7 +126,7 @@ def gradient_field(buf, n):
     """The workspace's own g (n,) in a buffer set up by ``setup`` (its
     address is in the buffer's header): a drive loop that evaluates the
     gradient into it spares ``advance`` the copy from ``g_eval``."""
-    return carray(_as_f64(buf.view(np.int64)[G]), (n,))
+    return carray(_as_f64(_as_i64(buf.ctypes.data)[G]), (n,))
 
 
 def workspace_bytes_c(n, m):
@@ -174,7 +172,7 @@ def advance_c(addresses, n, m, f, nfev_used, x_eval, g_eval):
         st.nfev += nfev_used
         st.njev += 1
     # (no compiled caller acts on a new iterate)
-    task = step_past_new_x_at(a, n, m)
+    task = step_at(a, n, m, True)
     if task == FG:
         x_next = carray(_as_f64(x_eval), (n,))
         for i in range(n):

@@ -53,7 +53,7 @@ def driver_entries():
     buf, addresses = np.zeros(size // 8), np.empty(N_FIELDS, np.int64)
     setup = entry_point(setup_at, buf, offsets, addresses, x, lo, up, nbd,
                          solver_options(m=1))
-    return setup, entry_point(step_at, addresses, 1, 1)
+    return setup, entry_point(step_at, addresses, 1, 1, False)
 
 
 class Solve:

@@ -3,7 +3,7 @@
 
 ``new_workspace(n, m)`` gives (Workspace, buffer, addresses);
 ``initialize(ws, x0, ...)`` loads a problem into it; ``step(ws)``
-and ``driver.step_at(addresses, n, m)`` then advance the solver.
+and ``driver.step_at(addresses, n, m, False)`` then advance the solver.
 """
 import numpy as np
 from numba import njit
@@ -68,4 +68,4 @@ def step(ws):
     """``driver.step_at`` on a ``Workspace`` of numpy arrays (C-contiguous,
     with the fields' shapes and dtypes), from Python."""
     addresses = np.array([field.ctypes.data for field in ws], np.int64)
-    return step_at(addresses, ws.x.shape[0], ws.s_pairs.shape[0])
+    return step_at(addresses, ws.x.shape[0], ws.s_pairs.shape[0], False)
