@@ -16,7 +16,7 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
-BUILD = ("import sys; from lbfgsb_numba.precompiled import main; "
+BUILD = ("import sys; from lbfgsb_numba.build_kernels import main; "
          "sys.exit(main(sys.argv[1:]))")
 
 

@@ -57,7 +57,7 @@ def is_cached(func: Any) -> bool:
 
 
 def stay_quiet() -> None:
-    """No notice in this process (``precompiled.build`` compiles on
+    """No notice in this process (``build_kernels.build`` compiles on
     purpose)."""
     global _noticed
     _noticed = True

@@ -79,16 +79,16 @@ def test_recorded_specialisation_loads_back_without_compiling(
     name = "precompiled_tiny_kernel"
     built = _load_tiny_module(tmp_path, name)
     x = np.linspace(0.1, 1.3, 7)
-    monkeypatch.setitem(precompiled._recording, "active", True)
+    monkeypatch.setitem(precompiled.recording, "active", True)
     expected = built.scaled_sum(x, 3.0)
-    recorded = {key: value for key, value in precompiled._recording.items()
+    recorded = {key: value for key, value in precompiled.recording.items()
                 if key != "active"}
-    monkeypatch.delitem(precompiled._recording, "active")
+    monkeypatch.delitem(precompiled.recording, "active")
     assert list(recorded) == [
         f"njit:{name}.scaled_sum:(Array(float64, 1, 'C', False, "
         "aligned=True), float64)"]
     for key in recorded:
-        precompiled._recording.pop(key)
+        precompiled.recording.pop(key)
 
     # a new process: an empty Numba cache, the recorded file
     monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path / "empty"))
