@@ -31,7 +31,7 @@ from .bounds import normalize_bounds
 from .checkpoint import (check_state, load_state, restore_workspace,
                          save_state, saved_options, workspace_state)
 from .driver import (PHASE_DONE, PHASE_NEW_X, PHASE_SEARCH, PHASE_START,
-                     step_at)
+                     plain_flag, step_at)
 from .hess_inv import LbfgsInvHessProduct, pairs_in_order
 from .options import (FTOL, GTOL, MAXCOR, MAXFUN, MAXITER, MAXLS,
                       solver_options)
@@ -65,10 +65,10 @@ def tell_at(addresses, n, m, f, g, nfev, pause_at_new_x):
     for i in range(n):
         g_work[i] = g[i]
     st.nfev = nfev
-    task = step_at(addresses, n, m, False)
+    task = step_at(addresses, n, m, plain_flag(False))
     if task != NEW_X or pause_at_new_x:
         return task
-    return -step_at(addresses, n, m, False)
+    return -step_at(addresses, n, m, plain_flag(False))
 
 
 @functools.lru_cache(maxsize=None)

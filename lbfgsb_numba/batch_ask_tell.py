@@ -40,7 +40,8 @@ from . import status as _status
 from .solve import entry_point
 from .compiled import load_problem
 from .dense_model import use_dense
-from .driver import PHASE_FIRST_FG, PHASE_SEARCH, initialize_at, step_at
+from .driver import (PHASE_FIRST_FG, PHASE_SEARCH, initialize_at, plain_flag,
+                     step_at)
 from .hess_inv import LbfgsInvHessProduct
 from .options import (FTOL, GTOL, MAXCOR, MAXFUN, MAXITER, MAXLS,
                       solver_options)
@@ -76,7 +77,7 @@ def _start_batch(addresses, x0, lower, upper, options, rows, points):
         load_problem(x0[i], lower[i], upper[i], x, ws[LOWER], ws[UPPER],
                      ws[BOUND_TYPE])
         initialize_at(a, n, options)
-        step_at(a, n, m, False)  # START -> FG
+        step_at(a, n, m, plain_flag(False))  # START -> FG
         rows[i] = i
         for j in range(n):
             points[i, j] = x[j]

@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         env["PYTHONPATH"] = os.pathsep.join(
             [str(PACKAGE_DIR.parent)]
             + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
-        return subprocess.call(
-            [sys.executable, "-c", "import sys; from lbfgsb_numba.build_kernels"
-             " import main; sys.exit(main(sys.argv[1:]))", str(path)],
-            env=env)
+        script = ("import sys; from lbfgsb_numba.build_kernels import main; "
+                  "sys.exit(main(sys.argv[1:]))")
+        return subprocess.call([sys.executable, "-c", script, str(path)],
+                               env=env)

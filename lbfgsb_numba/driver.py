@@ -37,7 +37,8 @@ views (tests).
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import intrinsic
 
 from .bfgs_matrix import (factor_k, form_t, rebuild_k_products, store_pair,
                           update_k_products, update_products)
@@ -432,6 +433,16 @@ def _update_memory(ws, st):
     if st.constrained and form_t(ws[T_CHOL], ws[D_SCALING], ws[SY], ws[SS],
                                  st.col, st.theta) != 0:
         _reset_memory(st)
+
+
+@intrinsic
+def plain_flag(typingctx, flag):
+    """``flag`` typed as a plain bool, not as its constant value: compiled
+    callers pass ``step_at``'s flag through it, so that ``step_at`` is
+    compiled once (for bool) rather than once more per constant."""
+    def codegen(context, builder, signature, args):
+        return args[0]
+    return types.unliteral(flag)(flag), codegen
 
 
 @njit(cache=True, nogil=True)

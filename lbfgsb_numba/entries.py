@@ -58,7 +58,7 @@ from numba import carray, njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from .driver import abandon_evaluation, initialize_at, step_at
+from .driver import abandon_evaluation, initialize_at, plain_flag, step_at
 from .first_use import is_cached, notice_if_cold
 from .options import OPTIONS_TYPE
 from .precompiled import c_function
@@ -172,7 +172,7 @@ def advance_c(addresses, n, m, f, nfev_used, x_eval, g_eval):
         st.nfev += nfev_used
         st.njev += 1
     # (no compiled caller acts on a new iterate)
-    task = step_at(a, n, m, True)
+    task = step_at(a, n, m, plain_flag(True))
     if task == FG:
         x_next = carray(_as_f64(x_eval), (n,))
         for i in range(n):
