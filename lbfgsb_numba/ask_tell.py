@@ -175,7 +175,8 @@ class LbfgsbSolver:
         solve = Solve(x0, lower, upper, nbd, options, pairs)
         self._bind(solve, lower, upper, nbd, callback)
         self._nfev = 0
-        self._task = self._advance(self._addresses, n, self._m, False)  # FG at x0
+        # FG at x0
+        self._task = self._advance(self._addresses, n, self._m, False)
 
     def _bind(self, solve, lower, upper, nbd, callback):
         self._solve = solve
@@ -214,7 +215,8 @@ class LbfgsbSolver:
         """
         if self._task != FG:
             if self._task == NEW_X:  # the callback raised last time
-                self._task = self._advance(self._addresses, self._n, self._m, False)
+                self._task = self._advance(self._addresses, self._n,
+                                           self._m, False)
             if self._task != FG:
                 raise RuntimeError(f"the solve is over ({self.message}); "
                                    f"see result()")

@@ -3,12 +3,12 @@
 Compiling the kernels just in time takes tens of seconds on first use (an
 empty Numba cache: after installing, after the sources change, in a fresh
 container or on a new Dask worker).  So ``pip install`` compiles them once
-(``setup.py`` runs ``lbfgsb-numba-precompile``, ``build_kernels.main``), and the
-package loads that machine code instead of compiling it:
+(``setup.py`` runs ``lbfgsb-numba-precompile``, ``build_kernels.main``),
+and the package loads that machine code instead of compiling it:
 
-* **build** (``build_kernels.build(path)``): run a small workload that calls every
-  kernel entry the package calls itself (the Python-objective solve with an
-  analytic or finite-difference gradient, ask/tell, warm starts,
+* **build** (``build_kernels.build(path)``): run a small workload that calls
+  every kernel entry the package calls itself (the Python-objective solve
+  with an analytic or finite-difference gradient, ask/tell, warm starts,
   checkpoints, the C entries of the compiled paths, the batch kernels), and
   keep every compiled specialisation of the package's own functions, in
   Numba's serialised form (object code and the bitcode for linking), in one

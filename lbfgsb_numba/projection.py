@@ -2,10 +2,11 @@
 initial status of each variable, and the projected-gradient norm.
 
 Bound types (``bound_type[i]``, scipy's ``nbd`` codes): UNBOUNDED,
-LOWER_ONLY, BOTH, UPPER_ONLY (``has_lower``, ``has_upper``).  Variable status (``where[i]``): set here to FREE_UNBOUNDED, FIXED or
-FREE, refined by the Cauchy search (``cauchy``) to FREE, FREE_STILL,
-AT_LOWER or AT_UPPER; a variable is free at the Cauchy point when its status
-is <= 0 and active when > 0.
+LOWER_ONLY, BOTH, UPPER_ONLY (``has_lower``, ``has_upper``). Variable status
+(``where[i]``): set here to FREE_UNBOUNDED, FIXED or FREE, refined by the
+Cauchy search (``cauchy``) to FREE, FREE_STILL, AT_LOWER or AT_UPPER; a
+variable is free at the Cauchy point when its status is <= 0 and active
+when > 0.
 """
 import math
 
