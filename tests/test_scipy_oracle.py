@@ -155,7 +155,10 @@ def test_param_epsilon():
     b = scipy_optimize.fmin_l_bfgs_b(f_only, X0[:2], approx_grad=True,
                                      epsilon=1e-6)
     assert (a[2]["nit"], a[2]["funcalls"]) == (b[2]["nit"], b[2]["funcalls"])
-    np.testing.assert_allclose(a[0], b[0], rtol=1e-9)
+    # scipy's own x moves by ~2e-9 here with the OpenBLAS kernel its CPU
+    # picks (OPENBLAS_CORETYPE=Prescott against Haswell, same decisions):
+    # the finite-difference gradient's noise, not a difference in the steps
+    np.testing.assert_allclose(a[0], b[0], rtol=1e-7)
 
 
 def test_param_bounds_forms_agree():
