@@ -1,6 +1,6 @@
 """Side-by-side speed comparison with scipy's L-BFGS-B.
 
-    cd asv_benchmarks && python -m benchmarks.bench [--quick] [--plot PATH] [--compile-cost]
+    cd asv_benchmarks && python -m benchmarks.bench [--quick] [--plot PATH] [--compile-cost] [--peers]
 
 prints, for one run on this machine, ours vs scipy as ratios:
 
@@ -21,6 +21,10 @@ prints, for one run on this machine, ours vs scipy as ratios:
 * ask/tell: the solver's own cost per evaluation at n = 10 against
   scipy's, and the evaluations a warm start saves on a drifting sequence of
   fits;
+* peers, when installed (``--peers`` for these alone): BoTorch's own
+  ``fmin_l_bfgs_b_batched`` against our drop-in (same call, same
+  decisions), and jaxopt's ``LBFGSB`` vmapped over the batch against
+  ``minimize_batch``;
 * first solve in a fresh process (import included, warm cache);
 * compile cost of every compiled entry for a new objective, and with the
   user's functions cached (``compile_cost``; fresh process each).
@@ -211,6 +215,100 @@ def batch_vectorized(k=2000, scipy_fits=200, total=4.0, problem=FIT):
                                 good, sub)
 
 
+PeerTimes = namedtuple(
+    "PeerTimes", "k t_ours t_peer same_iterations close worst_f_ratio")
+
+
+def botorch_peer(k=2000, total=4.0, problem=FIT):
+    """Our ``lbfgsb_numba.botorch.fmin_l_bfgs_b_batched`` against BoTorch's
+    own (``botorch.optim.batched_lbfgs_b``, which steps scipy's L-BFGS-B
+    once per problem per round in Python) on k fits of ``problem``, with
+    the same numpy objective vectorised over the active rows, in
+    alternating blocks of wall time.  Returns ``PeerTimes``: seconds per
+    batch each, how many problems took the same nit and nfev, how many
+    ended within 1e-6 (relative) of the peer's x, and the largest ratio of
+    our f to the peer's; None when botorch is not installed."""
+    try:
+        from botorch.optim.batched_lbfgs_b import (
+            fmin_l_bfgs_b_batched as peer)
+    except ImportError:
+        return None
+    from lbfgsb_numba.botorch import fmin_l_bfgs_b_batched as ours
+    y = two_exp_data(k, problem=problem)
+    x0 = np.ascontiguousarray(np.broadcast_to(problem.x0, (k, 5)))
+    bounds = list(zip(FIT_LOWER, FIT_UPPER))
+    t = problem.t
+
+    def func(X, batch_indices):
+        return two_exp_numpy_rows(X, t, y[batch_indices])
+
+    def run(solver):
+        return solver(func, x0.copy(), bounds=bounds,
+                      pass_batch_indices=True)
+    mine, theirs = run(ours), run(peer)
+    t_ours, t_peer = compare([lambda: run(ours), lambda: run(peer)], total,
+                             blocks=3)
+    same = sum(a.nit == b.nit and a.nfev == b.nfev
+               for a, b in zip(mine[2], theirs[2]))
+    scale = np.maximum(np.abs(theirs[0]), 1e-12)
+    close = int(np.sum(np.all(np.abs(mine[0] - theirs[0]) <= 1e-6 * scale,
+                              axis=1)))
+    worst = float(np.max(mine[1] / theirs[1]))
+    return PeerTimes(k, t_ours, t_peer, int(same), close, worst)
+
+
+JaxoptTimes = namedtuple(
+    "JaxoptTimes", "k t_ours t_peer mean_iterations_peer as_good")
+
+
+def jaxopt_peer(k=2000, total=6.0, problem=FIT):
+    """``minimize_batch`` with the @njit objective (one thread) against
+    jaxopt's ``LBFGSB`` vmapped over the same k fits and jit-compiled (float64, the
+    same memory 10 and gradient tolerance 1e-5, its own L-BFGS-B variant),
+    in alternating blocks of wall time, compile excluded.  Returns
+    ``JaxoptTimes``: seconds per batch each, jaxopt's mean iterations and
+    how many of our fits end with f as low as jaxopt's (within 1e-6
+    relative); None when jax or jaxopt is not installed."""
+    try:
+        import jax
+        import jaxopt
+    except ImportError:
+        return None
+    from lbfgsb_numba import minimize_batch
+    jax.config.update("jax_enable_x64", True)
+    jnp = jax.numpy
+    y = two_exp_data(k, problem=problem)
+    t_j, y_j = jnp.asarray(problem.t), jnp.asarray(y)
+
+    def f(p, y_row):
+        r = (p[0] * jnp.exp(-p[1] * t_j) + p[2] * jnp.exp(-p[3] * t_j)
+             + p[4] - y_row)
+        return jnp.dot(r, r)
+    solver = jaxopt.LBFGSB(fun=f, maxiter=15000, tol=1e-5, history_size=10)
+    box = (jnp.asarray(FIT_LOWER), jnp.asarray(FIT_UPPER))
+    run = jax.jit(jax.vmap(
+        lambda x, y_row: solver.run(x, bounds=box, y_row=y_row)))
+    x0 = np.broadcast_to(problem.x0, (k, 5))
+    x0_j = jnp.asarray(x0)
+    t = np.broadcast_to(problem.t, (k, problem.t.size))
+
+    def peer():
+        out = run(x0_j, y_j)
+        out.params.block_until_ready()
+        return out
+
+    def ours():
+        return minimize_batch(two_exp_njit, x0, args=(t, y),
+                              bounds=(FIT_LOWER, FIT_UPPER), parallel=False)
+    theirs, mine = peer(), ours()  # compiles both
+    t_ours, t_peer = compare([ours, peer], total, blocks=3)
+    f_peer = np.asarray(jax.vmap(f)(theirs.params, y_j))
+    as_good = int(np.sum(mine.fun <= f_peer * (1 + 1e-6) + 1e-12))
+    return JaxoptTimes(k, t_ours, t_peer,
+                       float(np.mean(np.asarray(theirs.state.iter_num))),
+                       as_good)
+
+
 def batch_solver_share(k=2000, total=3.0, problem=FIT):
     """``minimize_batch`` with the @njit objective on one thread
     (``parallel=False``) against the objective alone (``evaluate_fits``:
@@ -357,10 +455,16 @@ def main(argv=None):
                         help="save a PNG of time versus n (needs matplotlib)")
     parser.add_argument("--compile-cost", action="store_true",
                         help="only the compile-cost table")
+    parser.add_argument("--peers", action="store_true",
+                        help="only the comparison with peers that are "
+                             "installed (BoTorch)")
     args = parser.parse_args(argv)
     quick = args.quick
     if args.compile_cost:
         print_compile_costs(repeat=2 if quick else 3)
+        return
+    if args.peers:
+        print_peers(quick)
         return
     total = 0.4 if quick else 1.5  # seconds of timing per row
     print(f"lbfgsb_numba vs scipy L-BFGS-B on {machine()}\n")
@@ -399,6 +503,7 @@ def main(argv=None):
               f"lower), {better} better, {sub - good} worse")
 
     print_vectorized_batch(quick)
+    print_peers(quick)
 
     n_large = 10**5 if quick else 10**6
     print(f"\nLarge n = {n_large}, numpy objective, maxiter 30 "
@@ -436,6 +541,34 @@ def main(argv=None):
 
     if args.plot:
         plot(args.plot, quick)
+
+
+def print_peers(quick=False):
+    """The BoTorch drop-in against BoTorch itself, and minimize_batch
+    against jaxopt's LBFGSB, for those installed."""
+    r = botorch_peer(k=500 if quick else 2000, total=1.5 if quick else 6.0)
+    if r is None:
+        print("\nBoTorch's fmin_l_bfgs_b_batched: not installed here (pip "
+              "install botorch), not compared")
+    else:
+        print(f"\nBoTorch's fmin_l_bfgs_b_batched against ours (the same "
+              f"call, {r.k} fits, numpy objective on the active rows):\n  "
+              f"ours {r.t_ours * 1e3:.1f} ms, BoTorch {r.t_peer * 1e3:.1f} "
+              f"ms per batch, speedup {r.t_peer / r.t_ours:.1f}x; same nit "
+              f"and nfev in {r.same_iterations}/{r.k}, x within 1e-6 in "
+              f"{r.close}/{r.k}, largest f ours/BoTorch "
+              f"{r.worst_f_ratio:.6f}")
+    j = jaxopt_peer(k=500 if quick else 2000, total=3.0 if quick else 8.0)
+    if j is None:
+        print("jaxopt's LBFGSB: not installed here (pip install jax jaxopt), "
+              "not compared")
+        return
+    print(f"jaxopt's LBFGSB, vmapped and jit-compiled (float64), against "
+          f"minimize_batch with the @njit objective (one thread), {j.k} fits:\n  ours "
+          f"{j.t_ours * 1e3:.1f} ms, jaxopt {j.t_peer * 1e3:.1f} ms per "
+          f"batch (compile excluded), speedup {j.t_peer / j.t_ours:.0f}x; "
+          f"jaxopt's mean nit {j.mean_iterations_peer:.1f}; our f as low as "
+          f"jaxopt's in {j.as_good}/{j.k}")
 
 
 def print_vectorized_batch(quick=False):
