@@ -263,12 +263,13 @@ JaxoptTimes = namedtuple(
 
 def jaxopt_peer(k=2000, total=6.0, problem=FIT):
     """``minimize_batch`` with the @njit objective (one thread) against
-    jaxopt's ``LBFGSB`` vmapped over the same k fits and jit-compiled (float64, the
-    same memory 10 and gradient tolerance 1e-5, its own L-BFGS-B variant),
-    in alternating blocks of wall time, compile excluded.  Returns
-    ``JaxoptTimes``: seconds per batch each, jaxopt's mean iterations and
-    how many of our fits end with f as low as jaxopt's (within 1e-6
-    relative); None when jax or jaxopt is not installed."""
+    jaxopt's ``LBFGSB`` vmapped over the same k fits and jit-compiled
+    (float64, the same memory 10 and gradient tolerance 1e-5, its own
+    L-BFGS-B variant), in alternating blocks of wall time, compile
+    excluded.  Returns ``JaxoptTimes``: seconds per batch each, jaxopt's
+    mean iterations and how many of our fits end with f as low as
+    jaxopt's (within 1e-6 relative); None when jax or jaxopt is not
+    installed."""
     try:
         import jax
         import jaxopt
@@ -456,8 +457,8 @@ def main(argv=None):
     parser.add_argument("--compile-cost", action="store_true",
                         help="only the compile-cost table")
     parser.add_argument("--peers", action="store_true",
-                        help="only the comparison with peers that are "
-                             "installed (BoTorch)")
+                        help="only the comparison with the peers that are "
+                             "installed (BoTorch, jaxopt)")
     args = parser.parse_args(argv)
     quick = args.quick
     if args.compile_cost:
@@ -564,11 +565,12 @@ def print_peers(quick=False):
               "not compared")
         return
     print(f"jaxopt's LBFGSB, vmapped and jit-compiled (float64), against "
-          f"minimize_batch with the @njit objective (one thread), {j.k} fits:\n  ours "
-          f"{j.t_ours * 1e3:.1f} ms, jaxopt {j.t_peer * 1e3:.1f} ms per "
-          f"batch (compile excluded), speedup {j.t_peer / j.t_ours:.0f}x; "
-          f"jaxopt's mean nit {j.mean_iterations_peer:.1f}; our f as low as "
-          f"jaxopt's in {j.as_good}/{j.k}")
+          f"minimize_batch with the @njit objective (one thread), {j.k} "
+          f"fits:\n  ours {j.t_ours * 1e3:.1f} ms, jaxopt "
+          f"{j.t_peer * 1e3:.1f} ms per batch (compile excluded), speedup "
+          f"{j.t_peer / j.t_ours:.0f}x; jaxopt's mean nit "
+          f"{j.mean_iterations_peer:.1f}; our f as low as jaxopt's in "
+          f"{j.as_good}/{j.k}")
 
 
 def print_vectorized_batch(quick=False):
